@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "tsrun_addon",
+      "sources": [ "<!@(ls -1 addon/spawn/*.cc)" ],
+      "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")", "addon/common" ],
+      "defines": [ "NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE" ],
+      "cflags_cc": [ "-std=c++17", "-fno-exceptions", "-Wall", "-Wextra" ]
+    },
+    {
+      "target_name": "tsrun-init",
+      "type": "executable",
+      "sources": [ "<!@(ls -1 addon/init/*.c)" ],
+      "include_dirs": [ "addon/common" ],
+      "defines": [ "_GNU_SOURCE" ],
+      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra", "-fstack-protector-strong" ],
+      "ldflags": [ "-static" ]
+    }
+  ]
+}

@@ -1,0 +1,40 @@
+/**
+ * Operation codes of the init plan. Mirrors addon/common/plan_wire.h, which
+ * documents each op's fields; keep the two in sync.
+ */
+export const enum Msg {
+  Plan = 1,
+  Ready = 2,
+  Error = 3,
+}
+
+export const enum Op {
+  Setns = 1,
+  RootPropagation = 2,
+  BindRootfs = 3,
+  Mount = 4,
+  Mknod = 5,
+  Symlink = 6,
+  PivotRoot = 7,
+  MoveRoot = 8,
+  MaskPath = 9,
+  ReadonlyPath = 10,
+  RootReadonly = 11,
+  Hostname = 12,
+  Domainname = 13,
+  Sysctl = 14,
+  Rlimit = 15,
+  OomScoreAdj = 16,
+  OpenFifo = 17,
+  Identity = 18,
+  Chdir = 19,
+  Ready = 20,
+  Exec = 21,
+  Seccomp = 22,
+}
+
+/** One step of the plan: an op code and its fields, in wire order. */
+export interface PlanStep {
+  op: Op;
+  fields: (string | Buffer)[];
+}
