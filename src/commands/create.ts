@@ -1,0 +1,26 @@
+import type { CommandRun, Invocation } from '../cli/types';
+import { TsrunError } from '../errors';
+import { createContainer, type CreateOptions } from '../lifecycle/create';
+
+/** The create flags shared by `create` and `run`. */
+export function createOptions(inv: Invocation, cloneParent: boolean): CreateOptions {
+  const id = inv.positionals[0];
+  if (!id) throw new TsrunError(`"${inv.command}" requires exactly 1 argument: the container id`);
+  const preserveFds = Number(inv.flags.preserveFds ?? 0);
+  if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new TsrunError(`--preserve-fds: invalid value "${inv.flags.preserveFds}"`);
+  return {
+    globals: inv.globals,
+    id,
+    bundle: String(inv.flags.bundle ?? '.'),
+    pidFile: inv.flags.pidFile === undefined ? undefined : String(inv.flags.pidFile),
+    consoleSocket: inv.flags.consoleSocket === undefined ? undefined : String(inv.flags.consoleSocket),
+    noPivot: Boolean(inv.flags.noPivot),
+    preserveFds,
+    cloneParent,
+  };
+}
+
+export const run: CommandRun = (inv) => {
+  createContainer(createOptions(inv, true));
+  return 0;
+};

@@ -1,0 +1,43 @@
+/**
+ * run = create + start (+ wait + delete in the foreground). In the
+ * foreground the init is our own child so that we can wait for it and
+ * forward signals, as runc does; the exit status is the container's, 128+n
+ * when it was killed by signal n.
+ */
+import type { CommandRun } from '../cli/types';
+import { createContainer } from '../lifecycle/create';
+import { destroyContainer } from '../lifecycle/destroy';
+import { releaseInit } from '../lifecycle/start';
+import { waitPid } from '../native/addon';
+import { createOptions } from './create';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export const run: CommandRun = async (inv) => {
+  const detach = Boolean(inv.flags.detach);
+  const opts = createOptions(inv, detach);
+  const created = createContainer(opts);
+  try {
+    releaseInit(created.dir);
+  } catch (e) {
+    destroyContainer(opts.globals.root, opts.id, created.pid);
+    throw e;
+  }
+  if (detach) return 0;
+
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(created.pid, sig);
+    } catch {
+      /* already exited */
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    const status = await waitPid(created.pid);
+    return status.signal !== null ? 128 + status.signal : (status.exitCode ?? 0);
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+    if (!inv.flags.keep) destroyContainer(opts.globals.root, opts.id, created.pid);
+  }
+};

@@ -1,0 +1,162 @@
+/**
+ * create: validate → plan → state dir → clone the sealed init → send the plan
+ * → READY → pid-file and state. Any failure rolls back: the init is killed,
+ * the state dir removed, nothing is left behind.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsrunError, describeSystemError } from '../errors';
+import type { Globals } from '../cli/types';
+import { loadBundleConfig } from '../config/load';
+import { resolveExecutable, resolveInRoot } from '../config/semantic';
+import { getLogger } from '../log/logger';
+import { buildPlan } from '../plan/build';
+import { readHostCgroups } from '../plan/host-cgroups';
+import { encodePlan } from '../plan/wire';
+import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
+import { createContainerDir, writeState, type StateRecord } from '../state/store';
+import { validateId } from '../state/paths';
+import { readStartTime } from '../state/proc';
+import { withLock } from '../state/lock';
+import { destroyContainer } from './destroy';
+import { FIFO_NAME } from './start';
+import { awaitReady, sendPlan } from './sync';
+
+export interface CreateOptions {
+  globals: Globals;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  preserveFds: number;
+  /** Make the init the caller's child (CLONE_PARENT); `run` in the foreground waits for it itself. */
+  cloneParent: boolean;
+}
+
+export interface Created {
+  pid: number;
+  dir: string;
+  record: StateRecord;
+  /** Whether the init really is the caller's child (false when it is ours). */
+  cloneParent: boolean;
+}
+
+export function createContainer(opts: CreateOptions): Created {
+  validateId(opts.id);
+  const log = getLogger();
+  const { config, bundle, rootfs } = loadBundleConfig(opts.bundle);
+  const proc = config.process;
+  if (!proc) throw new TsrunError('config.json: "process" is required to create a container');
+  if (proc.terminal) {
+    throw new TsrunError('process.terminal: terminals (--console-socket) are not supported by this tsrun version');
+  }
+  if (opts.consoleSocket) {
+    throw new TsrunError('--console-socket given but process.terminal is false');
+  }
+  const args = proc.args ?? [];
+  const execPath = resolveExecutable(rootfs, args[0], proc.env ?? []);
+  if (!execPath) throw new TsrunError(`exec: "${args[0]}": executable file not found in $PATH of the container`);
+  ensureCwd(rootfs, proc.cwd);
+
+  return withLock(opts.globals.root, opts.id, () => {
+    const dir = createContainerDir(opts.globals.root, opts.id);
+    let pid = 0;
+    try {
+      const fifo = path.join(dir, FIFO_NAME);
+      mkfifo(fifo, 0o600);
+      const plan = buildPlan({
+        config,
+        rootfs,
+        bundle,
+        fifoPath: fifo,
+        noPivot: opts.noPivot,
+        preserveFds: opts.preserveFds,
+        execPath,
+        cgroups: readHostCgroups(),
+        isDirectory: (p) => {
+          try {
+            return fs.statSync(p).isDirectory();
+          } catch (e) {
+            throw describeSystemError(`bind mount source ${p}`, e);
+          }
+        },
+      });
+      for (const w of plan.warnings) log.warn(w);
+      const child = spawnInit({
+        initPath: initHelperPath(),
+        cloneFlags: plan.cloneFlags,
+        joinPidNs: plan.joinPidNs,
+        joinTimeNs: plan.joinTimeNs,
+        preserveFds: opts.preserveFds,
+        cloneParent: opts.cloneParent,
+      });
+      pid = child.pid;
+      try {
+        sendPlan(child.syncFd, encodePlan(plan.steps));
+        awaitReady(child.syncFd);
+      } finally {
+        fs.closeSync(child.syncFd);
+      }
+      const record: StateRecord = {
+        ociVersion: config.ociVersion,
+        id: opts.id,
+        pid,
+        initStartTime: readStartTime(pid),
+        bundle,
+        rootfs,
+        created: new Date().toISOString(),
+        owner: process.getuid?.() === 0 ? 'root' : String(process.getuid?.() ?? ''),
+        annotations: config.annotations ?? {},
+        cloneParent: child.cloneParent,
+      };
+      writeState(dir, record);
+      if (opts.pidFile) writePidFile(opts.pidFile, pid);
+      log.debug(`created container ${opts.id} with init pid ${pid}`);
+      return { pid, dir, record, cloneParent: child.cloneParent };
+    } catch (e) {
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      destroyContainer(opts.globals.root, opts.id, pid > 0 ? pid : undefined);
+      throw e;
+    }
+  });
+}
+
+/** runc's createPidFile: a temp file in the same directory, then rename. */
+export function writePidFile(pidFile: string, pid: number): void {
+  const abs = path.resolve(pidFile);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}`);
+  try {
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_SYNC, 0o644);
+    try {
+      fs.writeSync(fd, String(pid));
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, abs);
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* nothing to clean */
+    }
+    throw describeSystemError(`write pid file ${abs}`, e);
+  }
+}
+
+/** runc creates a missing cwd inside the rootfs; symlinks stay confined to it. */
+function ensureCwd(rootfs: string, cwd: string): void {
+  const host = resolveInRoot(rootfs, cwd);
+  if (fs.existsSync(host)) return;
+  try {
+    fs.mkdirSync(host, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw describeSystemError(`create cwd ${cwd}`, e);
+  }
+}

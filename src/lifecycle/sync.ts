@@ -1,0 +1,51 @@
+/**
+ * The parent's side of the init sync protocol (addon/common/plan_wire.h):
+ * send MSG_PLAN, then wait for MSG_READY or MSG_ERROR. Blocking reads are
+ * fine here: create is a short-lived CLI and has nothing else to do.
+ */
+import * as fs from 'node:fs';
+import { TsrunError } from '../errors';
+import { Msg } from '../plan/ops';
+import { frame } from '../plan/wire';
+
+export function sendPlan(fd: number, plan: Buffer): void {
+  const buf = frame(Msg.Plan, plan);
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
+function readExact(fd: number, n: number): Buffer | null {
+  const buf = Buffer.alloc(n);
+  let off = 0;
+  while (off < n) {
+    let got: number;
+    try {
+      got = fs.readSync(fd, buf, off, n - off, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EINTR') continue;
+      if (code === 'ECONNRESET') return null;
+      throw e;
+    }
+    if (got === 0) return null;
+    off += got;
+  }
+  return buf;
+}
+
+/** Waits for the init to report READY; throws its error otherwise. */
+export function awaitReady(fd: number): void {
+  const header = readExact(fd, 8);
+  if (!header) throw new TsrunError('container init exited before it was ready');
+  const type = header.readUInt32LE(0);
+  const len = header.readUInt32LE(4);
+  const payload = len > 0 ? readExact(fd, len) : Buffer.alloc(0);
+  if (!payload) throw new TsrunError('container init exited in the middle of a message');
+  if (type === Msg.Ready) return;
+  if (type === Msg.Error) {
+    const errno = payload.length >= 4 ? payload.readInt32LE(0) : 0;
+    const text = payload.subarray(4).toString('utf8').trim();
+    throw new TsrunError(`container init: ${text}`, { errno });
+  }
+  throw new TsrunError(`container init sent unexpected message type ${type}`);
+}

@@ -1,0 +1,259 @@
+/**
+ * config.json → the init plan: a flat, fully resolved, ordered list of steps
+ * that the sealed C helper executes without making decisions. The order
+ * follows runc: namespaces, rootfs propagation, rootfs bind, mounts in config
+ * order, devices, exec fifo, pivot_root, hostname, sysctls, read-only and
+ * masked paths, read-only root, rlimits, oom_score_adj, cwd, identity
+ * (user + capabilities + no_new_privs), READY (block until `start`), execve.
+ *
+ * Pure: everything it needs from the host comes in through PlanInput, so the
+ * whole plan is unit-tested without root.
+ */
+import * as path from 'node:path';
+import { TsrunError } from '../errors';
+import type { Mount, Namespace, Spec } from '../config/types';
+import { capabilityMask, maskHex } from './capabilities';
+import type { CgroupMount } from './host-cgroups';
+import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
+import { Op, PlanStep } from './ops';
+
+export const CLONE = {
+  NEWTIME: 0x80,
+  NEWNS: 0x20000,
+  NEWCGROUP: 0x2000000,
+  NEWUTS: 0x4000000,
+  NEWIPC: 0x8000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+const NS_CLONE_FLAG: Record<Namespace['type'], number> = {
+  pid: CLONE.NEWPID,
+  network: CLONE.NEWNET,
+  mount: CLONE.NEWNS,
+  ipc: CLONE.NEWIPC,
+  uts: CLONE.NEWUTS,
+  user: CLONE.NEWUSER,
+  cgroup: CLONE.NEWCGROUP,
+  time: CLONE.NEWTIME,
+};
+
+/** setns(2) type names understood by the helper, in join order (user first, mount last). */
+const SETNS_ORDER: [Namespace['type'], string][] = [
+  ['user', 'user'],
+  ['ipc', 'ipc'],
+  ['uts', 'uts'],
+  ['network', 'net'],
+  ['cgroup', 'cgroup'],
+  ['mount', 'mnt'],
+];
+
+export const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
+
+/** The devices every container gets (runtime-linux.md "Default Devices"). */
+export const DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+];
+
+export interface PlanInput {
+  config: Spec;
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  /** Absolute bundle directory (bind sources may be relative to it). */
+  bundle: string;
+  /** Host path of the exec fifo `start` writes to. */
+  fifoPath: string;
+  noPivot: boolean;
+  preserveFds: number;
+  /** args[0] resolved to an absolute path inside the container. */
+  execPath: string;
+  /** The host's cgroup mounts and the runtime's own cgroup paths. */
+  cgroups: { mounts: CgroupMount[]; self: Map<string, string> };
+  /** Whether a host path is a directory (bind mounts of files need a file target). */
+  isDirectory: (hostPath: string) => boolean;
+}
+
+export interface InitPlan {
+  cloneFlags: number;
+  joinPidNs?: string;
+  joinTimeNs?: string;
+  steps: PlanStep[];
+  warnings: string[];
+}
+
+const step = (op: Op, ...fields: (string | number)[]): PlanStep => ({ op, fields: fields.map(String) });
+
+export function buildPlan(input: PlanInput): InitPlan {
+  const { config } = input;
+  const linux = config.linux ?? {};
+  const proc = config.process;
+  if (!proc) throw new TsrunError('config.json has no "process" to run');
+  const warnings: string[] = [];
+  const steps: PlanStep[] = [];
+
+  // Namespaces: new ones are clone flags; pid/time joins happen in the addon around clone.
+  let cloneFlags = 0;
+  let joinPidNs: string | undefined;
+  let joinTimeNs: string | undefined;
+  const joins = new Map<Namespace['type'], string>();
+  for (const ns of linux.namespaces ?? []) {
+    if (!ns.path) cloneFlags |= NS_CLONE_FLAG[ns.type];
+    else if (ns.type === 'pid') joinPidNs = ns.path;
+    else if (ns.type === 'time') joinTimeNs = ns.path;
+    else joins.set(ns.type, ns.path);
+  }
+  for (const [type, name] of SETNS_ORDER) {
+    const p = joins.get(type);
+    if (p) steps.push(step(Op.Setns, p, name));
+  }
+  const has = (t: Namespace['type']) => (linux.namespaces ?? []).some((n) => n.type === t);
+
+  // Rootfs.
+  const rootProp = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : MS.PRIVATE | MS.REC;
+  if (rootProp === undefined) throw new TsrunError(`linux.rootfsPropagation: unknown propagation "${linux.rootfsPropagation}"`);
+  // pivot_root refuses shared mounts; a shared rootfs is re-shared after the pivot.
+  const shared = (rootProp & MS.SHARED) !== 0;
+  steps.push(step(Op.RootPropagation, shared ? MS.SLAVE | MS.REC : rootProp));
+  steps.push(step(Op.BindRootfs, input.rootfs));
+
+  // Mounts, in config order.
+  const mounts = config.mounts ?? [];
+  mounts.forEach((m, i) => steps.push(...mountSteps(m, `mounts[${i}]`, input, warnings)));
+
+  // /dev: default devices and links, unless the host's /dev is bind-mounted.
+  const devIsBind = mounts.some((m) => normalizeDest(m.destination) === '/dev' && isBind(m));
+  if (!devIsBind) {
+    const explicit = new Set((linux.devices ?? []).map((d) => d.path));
+    for (const d of DEFAULT_DEVICES) {
+      if (!explicit.has(d.path)) steps.push(step(Op.Mknod, d.path, 'c', d.major, d.minor, 0o666, 0, 0, d.path));
+    }
+    for (const [target, link] of [
+      ['/proc/self/fd', '/dev/fd'],
+      ['/proc/self/fd/0', '/dev/stdin'],
+      ['/proc/self/fd/1', '/dev/stdout'],
+      ['/proc/self/fd/2', '/dev/stderr'],
+    ]) {
+      steps.push(step(Op.Symlink, target, link));
+    }
+    if (mounts.some((m) => normalizeDest(m.destination) === '/dev/pts')) steps.push(step(Op.Symlink, 'pts/ptmx', '/dev/ptmx'));
+  }
+  for (const [i, d] of (linux.devices ?? []).entries()) {
+    if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) {
+      throw new TsrunError(`linux.devices[${i}]: major and minor are required for type "${d.type}"`);
+    }
+    steps.push(step(Op.Mknod, d.path, d.type, d.major ?? 0, d.minor ?? 0, (d.fileMode ?? 0o666) & 0o7777, d.uid ?? 0, d.gid ?? 0, d.path));
+  }
+
+  steps.push(step(Op.OpenFifo, input.fifoPath));
+  steps.push(step(input.noPivot ? Op.MoveRoot : Op.PivotRoot));
+  if (shared) steps.push(step(Op.RootPropagation, rootProp));
+
+  if (config.hostname !== undefined && config.hostname !== '') steps.push(step(Op.Hostname, config.hostname));
+  if (config.domainname !== undefined && config.domainname !== '') steps.push(step(Op.Domainname, config.domainname));
+  // Sysctls before readonlyPaths, which usually include /proc/sys.
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    steps.push(step(Op.Sysctl, key.replace(/\./g, '/'), value));
+  }
+  for (const p of linux.readonlyPaths ?? []) steps.push(step(Op.ReadonlyPath, p));
+  for (const p of linux.maskedPaths ?? []) steps.push(step(Op.MaskPath, p));
+  if (config.root?.readonly) steps.push(step(Op.RootReadonly));
+
+  for (const r of proc.rlimits ?? []) {
+    const res = RLIMITS[r.type];
+    if (res === undefined) throw new TsrunError(`process.rlimits: unknown rlimit type "${r.type}"`);
+    steps.push(step(Op.Rlimit, res, BigInt(r.soft).toString(), BigInt(r.hard).toString()));
+  }
+  if (proc.oomScoreAdj !== undefined) steps.push(step(Op.OomScoreAdj, proc.oomScoreAdj));
+
+  steps.push(step(Op.Chdir, proc.cwd));
+  steps.push(identityStep(config, warnings));
+  steps.push(step(Op.Ready));
+
+  const args = proc.args ?? [];
+  const env = proc.env ?? [];
+  steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
+
+  if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
+  return { cloneFlags, joinPidNs, joinTimeNs, steps, warnings };
+}
+
+function identityStep(config: Spec, warnings: string[]): PlanStep {
+  const proc = config.process!;
+  const caps = proc.capabilities ?? {};
+  const sets = ['effective', 'permitted', 'inheritable', 'bounding', 'ambient'] as const;
+  const masks = sets.map((s) => {
+    const { mask, unknown } = capabilityMask(caps[s]);
+    for (const u of unknown) warnings.push(`process.capabilities.${s}: unknown capability "${u}" ignored`);
+    return maskHex(mask);
+  });
+  return step(
+    Op.Identity,
+    proc.user.uid,
+    proc.user.gid,
+    (proc.user.additionalGids ?? []).join(','),
+    proc.user.umask === undefined ? '' : proc.user.umask,
+    proc.noNewPrivileges ? 1 : 0,
+    ...masks,
+  );
+}
+
+function isBind(m: Mount): boolean {
+  return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+}
+
+function normalizeDest(dest: string): string {
+  return path.posix.normalize(path.posix.isAbsolute(dest) ? dest : `/${dest}`).replace(/(.)\/$/, '$1');
+}
+
+function mountSteps(m: Mount, where: string, input: PlanInput, warnings: string[]): PlanStep[] {
+  if (!path.posix.isAbsolute(m.destination)) {
+    warnings.push(`${where}.destination: "${m.destination}" is relative; it is taken as relative to /`);
+  }
+  const dest = normalizeDest(m.destination);
+  if (dest === '/') throw new TsrunError(`${where}.destination: mounting over / is not allowed`);
+  const opts = parseMountOptions(m.options, where);
+  const propagation = opts.propagation.reduce((a, b) => a | b, 0);
+
+  if (isBind(m)) {
+    if (!m.source) throw new TsrunError(`${where}: bind mount needs a source`);
+    const source = path.isAbsolute(m.source) ? m.source : path.join(input.bundle, m.source);
+    const kind = input.isDirectory(source) ? 'dir' : 'file';
+    return [step(Op.Mount, source, dest, '', opts.flags | MS.BIND, opts.data, propagation, kind)];
+  }
+  if (m.type === 'cgroup') return cgroupSteps(dest, opts.flags, input);
+  if (!m.type) throw new TsrunError(`${where}: mount type is required for non-bind mounts`);
+  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, opts.data, propagation, 'dir')];
+}
+
+/**
+ * A "cgroup" mount. On a pure v2 host: cgroup2. On v1 or hybrid hosts (as
+ * runc does): a tmpfs with each host hierarchy's own cgroup bind-mounted
+ * under it, read-only when asked, then the tmpfs itself remounted.
+ */
+function cgroupSteps(dest: string, flags: number, input: PlanInput): PlanStep[] {
+  const { mounts, self } = input.cgroups;
+  const v1 = mounts.filter((c) => c.fsType === 'cgroup');
+  if (v1.length === 0) return [step(Op.Mount, 'cgroup2', dest, 'cgroup2', flags, '', 0, 'dir')];
+  const bindFlags = MS.BIND | MS.REC | (flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC));
+  const out = [step(Op.Mount, 'tmpfs', dest, 'tmpfs', flags & ~MS.RDONLY, 'mode=755', 0, 'dir')];
+  for (const c of mounts) {
+    const key = c.fsType === 'cgroup2' ? '' : c.controllers[0];
+    const own = self.get(key) ?? '/';
+    const rel = path.posix.relative(c.root, own);
+    if (rel.startsWith('..')) continue; // our cgroup is not visible in this mount
+    const name = path.posix.basename(c.mountPoint);
+    out.push(step(Op.Mount, path.posix.join(c.mountPoint, rel), path.posix.join(dest, name), '', bindFlags, '', 0, 'dir'));
+  }
+  if (flags & MS.RDONLY) out.push(step(Op.Mount, '', dest, '', MS.REMOUNT | flags, 'mode=755', 0, 'dir'));
+  return out;
+}
