@@ -1,0 +1,162 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildPlan, CLONE, type PlanInput } from '../../src/plan/build';
+import { parseMountinfoCgroups, parseProcCgroup } from '../../src/plan/host-cgroups';
+import { MS, parseMountOptions } from '../../src/plan/mount-options';
+import { Op, type PlanStep } from '../../src/plan/ops';
+import { decodePlan, encodePlan } from '../../src/plan/wire';
+import { defaultSpec } from '../../src/spec/default';
+import type { Spec } from '../../src/config/types';
+
+const MOUNTINFO = [
+  '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+  '32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+  '36 31 0:33 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+  '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+].join('\n');
+
+function input(edit?: (c: Spec) => void): PlanInput {
+  const config = defaultSpec({ args: ['sh', '-c', 'echo hi'], terminal: false }) as unknown as Spec;
+  edit?.(config);
+  return {
+    config,
+    rootfs: '/bundle/rootfs',
+    bundle: '/bundle',
+    fifoPath: '/run/tsrun/c1/exec.fifo',
+    noPivot: false,
+    preserveFds: 0,
+    execPath: '/bin/sh',
+    cgroups: { mounts: parseMountinfoCgroups(MOUNTINFO), self: parseProcCgroup('4:memory:/a/b\n1:cpu:/\n0::/x\n') },
+    isDirectory: (p) => !p.endsWith('.txt'),
+  };
+}
+
+const ops = (steps: PlanStep[]) => steps.map((s) => s.op);
+const fields = (s: PlanStep) => s.fields.map(String);
+
+test('default spec: namespaces become clone flags', () => {
+  const plan = buildPlan(input());
+  assert.is(plan.cloneFlags, CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS);
+  assert.is(plan.joinPidNs, undefined);
+});
+
+test('steps follow runc order and end with ready, exec', () => {
+  const o = ops(buildPlan(input()).steps);
+  const idx = (op: Op) => o.indexOf(op);
+  assert.is(o[0], Op.RootPropagation);
+  assert.is(o[1], Op.BindRootfs);
+  assert.ok(idx(Op.Mount) < idx(Op.Mknod));
+  assert.ok(idx(Op.Mknod) < idx(Op.OpenFifo));
+  assert.ok(idx(Op.OpenFifo) < idx(Op.PivotRoot));
+  assert.ok(idx(Op.PivotRoot) < idx(Op.Hostname));
+  assert.ok(idx(Op.Hostname) < idx(Op.ReadonlyPath));
+  assert.ok(o.lastIndexOf(Op.ReadonlyPath) < idx(Op.MaskPath));
+  assert.ok(o.lastIndexOf(Op.MaskPath) < idx(Op.RootReadonly));
+  assert.ok(idx(Op.RootReadonly) < idx(Op.Rlimit));
+  assert.ok(idx(Op.Chdir) < idx(Op.Identity));
+  assert.equal(o.slice(-3), [Op.Identity, Op.Ready, Op.Exec]);
+});
+
+test('sysctls are written before /proc/sys is made read-only', () => {
+  const o = ops(buildPlan(input((c) => (c.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }))).steps);
+  assert.ok(o.indexOf(Op.Sysctl) < o.indexOf(Op.ReadonlyPath));
+  const s = buildPlan(input((c) => (c.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }))).steps.find((x) => x.op === Op.Sysctl)!;
+  assert.equal(fields(s), ['net/ipv4/ip_forward', '1']);
+});
+
+test('exec carries path, preserve count, argv and env', () => {
+  const steps = buildPlan({ ...input(), preserveFds: 2 }).steps;
+  const exec = fields(steps[steps.length - 1]);
+  assert.equal(exec.slice(0, 6), ['/bin/sh', '2', '3', 'sh', '-c', 'echo hi']);
+  assert.ok(exec[6].startsWith('PATH='));
+});
+
+test('identity: uid, gid, groups, umask, nnp and capability masks', () => {
+  const steps = buildPlan(
+    input((c) => {
+      c.process!.user = { uid: 1000, gid: 1001, additionalGids: [5, 6], umask: 0o27 };
+    }),
+  ).steps;
+  const id = fields(steps.find((s) => s.op === Op.Identity)!);
+  // CAP_KILL(5) | CAP_NET_BIND_SERVICE(10) | CAP_AUDIT_WRITE(29)
+  assert.equal(id, ['1000', '1001', '5,6', String(0o27), '1', '0000000020000420', '0000000020000420', '0000000000000000', '0000000020000420', '0000000000000000']);
+});
+
+test('unknown capabilities warn and are skipped', () => {
+  const plan = buildPlan(input((c) => c.process!.capabilities!.bounding!.push('CAP_NOPE')));
+  assert.ok(plan.warnings.some((w) => w.includes('CAP_NOPE')));
+});
+
+test('mount options map to flags, propagation and data', () => {
+  const p = parseMountOptions(['nosuid', 'noexec', 'ro', 'rw', 'rslave', 'mode=755', 'size=1k'], 'm');
+  assert.is(p.flags, MS.NOSUID | MS.NOEXEC);
+  assert.equal(p.propagation, [MS.SLAVE | MS.REC]);
+  assert.is(p.data, 'mode=755,size=1k');
+  assert.throws(() => parseMountOptions(['rro'], 'mounts[3]'), /mounts\[3\]: mount option "rro"/);
+});
+
+test('bind mounts: relative source from the bundle, file targets for files', () => {
+  const steps = buildPlan(
+    input((c) => {
+      c.mounts!.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro'] });
+      c.mounts!.push({ destination: 'etc/x.txt', source: '/host/x.txt', options: ['bind'] });
+    }),
+  );
+  const binds = steps.steps.filter((s) => s.op === Op.Mount && fields(s)[0].startsWith('/bundle/data') || fields(s)[0] === '/host/x.txt');
+  assert.equal(fields(binds[0]), ['/bundle/data', '/data', '', String(MS.BIND | MS.REC | MS.RDONLY), '', '0', 'dir']);
+  assert.equal(fields(binds[1]).slice(1, 2).concat(fields(binds[1]).slice(6)), ['/etc/x.txt', 'file']);
+  assert.ok(steps.warnings.some((w) => w.includes('relative')));
+});
+
+test('cgroup mount on a v1/hybrid host: tmpfs, own cgroup of each hierarchy, remount ro', () => {
+  const steps = buildPlan(input()).steps.filter((s) => s.op === Op.Mount && fields(s)[1].startsWith('/sys/fs/cgroup'));
+  assert.equal(fields(steps[0]).slice(0, 3), ['tmpfs', '/sys/fs/cgroup', 'tmpfs']);
+  const binds = steps.slice(1, -1).map((s) => [fields(s)[0], fields(s)[1]]);
+  assert.equal(binds, [
+    ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu'],
+    ['/sys/fs/cgroup/memory/a/b', '/sys/fs/cgroup/memory'],
+    ['/sys/fs/cgroup/unified/x', '/sys/fs/cgroup/unified'],
+  ]);
+  assert.ok(Number(fields(steps[steps.length - 1])[3]) & MS.REMOUNT);
+});
+
+test('namespace paths: pid joined around clone, others by setns, user first', () => {
+  const plan = buildPlan(
+    input((c) => {
+      c.linux!.namespaces = [
+        { type: 'pid', path: '/proc/1/ns/pid' },
+        { type: 'network', path: '/var/run/netns/x' },
+        { type: 'mount' },
+        { type: 'user', path: '/proc/1/ns/user' },
+      ];
+    }),
+  );
+  assert.is(plan.cloneFlags, CLONE.NEWNS);
+  assert.is(plan.joinPidNs, '/proc/1/ns/pid');
+  const joins = plan.steps.filter((s) => s.op === Op.Setns).map(fields);
+  assert.equal(joins, [['/proc/1/ns/user', 'user'], ['/var/run/netns/x', 'net']]);
+});
+
+test('a private mount namespace is required', () => {
+  assert.throws(() => buildPlan(input((c) => (c.linux!.namespaces = [{ type: 'pid' }]))), /mount namespace/);
+});
+
+test('/dev bind from the host: no default devices', () => {
+  const plan = buildPlan(input((c) => c.mounts!.push({ destination: '/dev', source: '/dev', options: ['rbind'] })));
+  assert.not.ok(plan.steps.some((s) => s.op === Op.Mknod));
+});
+
+test('shared rootfs propagation is applied after the pivot', () => {
+  const steps = buildPlan(input((c) => (c.linux!.rootfsPropagation = 'rshared'))).steps;
+  const props = steps.filter((s) => s.op === Op.RootPropagation).map((s) => Number(fields(s)[0]));
+  assert.equal(props, [MS.SLAVE | MS.REC, MS.SHARED | MS.REC]);
+});
+
+test('wire: encode/decode round trip', () => {
+  const steps = buildPlan(input()).steps;
+  const back = decodePlan(encodePlan(steps));
+  assert.equal(back.map((s) => s.op), steps.map((s) => s.op));
+  assert.equal(back.map((s) => s.fields.map(String)), steps.map(fields));
+});
+
+test.run();
