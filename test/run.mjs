@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// The test command's runner (`npm test` → scripts/test.sh → node test/run.mjs).
+//
+//   node test/run.mjs [unit] [integration] [conformance]
+//
+// Runs every compiled uvu file (dist/test/unit/**/*.test.js, then, as root,
+// dist/test/integration/**/*.test.js) in its own node process, serially, with
+// a per-file timeout; then the conformance suite against tsrun (one test per
+// case). Ends with exactly one line `N passed, N failed[, N skipped]` and
+// exits non-zero if anything failed or nothing ran.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const FILE_TIMEOUT_MS = Number(process.env.TSRUN_TEST_TIMEOUT_MS || 180_000);
+const CONFORMANCE_TIMEOUT_MS = Number(process.env.TSRUN_CONFORMANCE_TIMEOUT_MS || 900_000);
+const isRoot = process.getuid?.() === 0;
+
+const SUITES = ['unit', 'integration', 'conformance'];
+const args = process.argv.slice(2);
+for (const a of args) {
+  if (!SUITES.includes(a)) {
+    console.error(`usage: node test/run.mjs [${SUITES.join('] [')}]  (unknown: ${a})`);
+    process.exit(2);
+  }
+}
+const selected = new Set(args.length ? args : SUITES);
+
+function childEnv() {
+  const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+  delete env.NODE_EXTRA_CA_CERTS;
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+function findTests(dir) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...findTests(p));
+    else if (e.isFile() && e.name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+// Strip ANSI escapes in case a child ignores NO_COLOR.
+const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+
+/** Runs one command in its own process group, streaming its output; kills the group on timeout. */
+function runChild(cmd, argv, timeoutMs, { echo = true } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    let stdout = '';
+    let timedOut = false;
+    const onData = (stream) => (buf) => {
+      output += buf.toString();
+      if (stream === process.stdout) stdout += buf.toString();
+      if (echo) stream.write(buf);
+    };
+    child.stdout.on('data', onData(process.stdout));
+    child.stderr.on('data', onData(process.stderr));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, output: output + String(err), stdout, timedOut });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output, stdout, timedOut });
+    });
+  });
+}
+
+/** uvu's per-file summary: `Total: N`, `Passed: N`, `Skipped: N`. */
+function parseUvu(output) {
+  const text = stripAnsi(output);
+  const num = (label) => {
+    const m = [...text.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))];
+    return m.length ? Number(m[m.length - 1][1]) : undefined;
+  };
+  const total = num('Total');
+  const passed = num('Passed');
+  const skipped = num('Skipped') ?? 0;
+  if (total === undefined || passed === undefined) return undefined;
+  return { total, passed, skipped };
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
+
+async function runUvuFiles(kind) {
+  const files = findTests(join(ROOT, 'dist', 'test', kind));
+  if (files.length === 0) {
+    console.log(`# ${kind}: no compiled test files under dist/test/${kind}`);
+    return;
+  }
+  for (const file of files) {
+    const rel = relative(ROOT, file);
+    console.log(`\n# ${rel}`);
+    const r = await runChild(process.execPath, [file], FILE_TIMEOUT_MS);
+    const s = parseUvu(r.output);
+    if (r.timedOut || !s) {
+      const why = r.timedOut ? `timed out after ${FILE_TIMEOUT_MS} ms` : `crashed (exit ${r.code}${r.signal ? ', ' + r.signal : ''}) without a uvu summary`;
+      totals.passed += s ? s.passed : 0;
+      totals.failed += 1;
+      failures.push(`${rel}: ${why}`);
+      console.log(`# ${rel}: ${why}`);
+      continue;
+    }
+    const failed = Math.max(0, s.total - s.passed - s.skipped);
+    totals.passed += s.passed;
+    totals.skipped += s.skipped;
+    totals.failed += failed;
+    if (failed > 0) failures.push(`${rel}: ${failed} failed`);
+    else if (r.code !== 0) {
+      // uvu exits 1 on failure; a non-zero exit with a clean summary is still a failure.
+      totals.failed += 1;
+      failures.push(`${rel}: exit ${r.code} despite a clean summary`);
+    }
+  }
+}
+
+async function runConformance() {
+  const runner = join(ROOT, 'dist', 'conformance', 'run.js');
+  if (!existsSync(runner)) {
+    totals.failed += 1;
+    failures.push('conformance: dist/conformance/run.js not built');
+    return;
+  }
+  console.log('\n# conformance (tsrun)');
+  const r = await runChild(process.execPath, [runner, '--runtime', 'tsrun', '--json'], CONFORMANCE_TIMEOUT_MS, { echo: false });
+  let report;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    totals.failed += 1;
+    const why = r.timedOut ? `timed out after ${CONFORMANCE_TIMEOUT_MS} ms` : `runner crashed (exit ${r.code})`;
+    failures.push(`conformance: ${why}`);
+    console.log(`# conformance: ${why}\n${r.output.slice(-2000)}`);
+    return;
+  }
+  for (const res of report.results) {
+    if (res.status === 'pass') {
+      totals.passed += 1;
+      console.log(`  ✓ ${res.case} (${res.ms} ms)`);
+    } else {
+      // An absent tsrun (not built) is a failure of the test command, not a skip.
+      totals.failed += 1;
+      failures.push(`conformance ${res.case}: ${res.status === 'absent' ? 'tsrun absent: ' : ''}${res.message}`);
+      console.log(`  ✘ ${res.case}: ${res.message}`);
+    }
+  }
+}
+
+if (selected.has('unit')) await runUvuFiles('unit');
+if (selected.has('integration')) {
+  if (isRoot) await runUvuFiles('integration');
+  else console.log('# integration: skipped (needs root)');
+}
+if (selected.has('conformance')) {
+  if (isRoot) await runConformance();
+  else console.log('# conformance: skipped (needs root)');
+}
+
+if (failures.length) {
+  console.log('\nfailures:');
+  for (const f of failures) console.log(`  ${f}`);
+}
+const ran = totals.passed + totals.failed;
+console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+if (ran === 0) console.error('no tests ran');
+process.exitCode = totals.failed > 0 || ran === 0 ? 1 : 0;
