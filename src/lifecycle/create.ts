@@ -14,12 +14,11 @@ import { buildPlan } from '../plan/build';
 import { readHostCgroups } from '../plan/host-cgroups';
 import { encodePlan } from '../plan/wire';
 import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
-import { createContainerDir, writeState, type StateRecord } from '../state/store';
-import { validateId } from '../state/paths';
+import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
+import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime } from '../state/proc';
 import { withLock } from '../state/lock';
 import { destroyContainer } from './destroy';
-import { FIFO_NAME } from './start';
 import { awaitReady, sendPlan } from './sync';
 
 export interface CreateOptions {
@@ -45,7 +44,8 @@ export interface Created {
 export function createContainer(opts: CreateOptions): Created {
   validateId(opts.id);
   const log = getLogger();
-  const { config, bundle, rootfs } = loadBundleConfig(opts.bundle);
+  const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle);
+  for (const w of warnings) log.warn(w);
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json: "process" is required to create a container');
   if (proc.terminal) {
@@ -63,7 +63,7 @@ export function createContainer(opts: CreateOptions): Created {
     const dir = createContainerDir(opts.globals.root, opts.id);
     let pid = 0;
     try {
-      const fifo = path.join(dir, FIFO_NAME);
+      const fifo = path.join(dir, EXEC_FIFO);
       mkfifo(fifo, 0o600);
       const plan = buildPlan({
         config,
@@ -82,7 +82,6 @@ export function createContainer(opts: CreateOptions): Created {
           }
         },
       });
-      for (const w of plan.warnings) log.warn(w);
       const child = spawnInit({
         initPath: initHelperPath(),
         cloneFlags: plan.cloneFlags,
@@ -98,15 +97,17 @@ export function createContainer(opts: CreateOptions): Created {
       } finally {
         fs.closeSync(child.syncFd);
       }
+      const initStartTime = readStartTime(pid);
+      if (initStartTime === null) throw new TsrunError(`container init (pid ${pid}) exited right after it was ready`);
       const record: StateRecord = {
         ociVersion: config.ociVersion,
         id: opts.id,
         pid,
-        initStartTime: readStartTime(pid),
+        initStartTime,
         bundle,
         rootfs,
         created: new Date().toISOString(),
-        owner: process.getuid?.() === 0 ? 'root' : String(process.getuid?.() ?? ''),
+        owner: currentOwner(),
         annotations: config.annotations ?? {},
         cloneParent: child.cloneParent,
       };

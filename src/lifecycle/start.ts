@@ -6,14 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, describeSystemError } from '../errors';
-
-export const FIFO_NAME = 'exec.fifo';
+import { EXEC_FIFO } from '../state/paths';
 
 export function releaseInit(dir: string): void {
-  const fifo = path.join(dir, FIFO_NAME);
+  const fifo = path.join(dir, EXEC_FIFO);
   let fd: number;
   try {
-    fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_CLOEXEC);
+    fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw new TsrunError('cannot start a container whose init has exited');
     throw describeSystemError(`open exec fifo ${fifo}`, e);

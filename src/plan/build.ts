@@ -88,7 +88,6 @@ export interface InitPlan {
   joinPidNs?: string;
   joinTimeNs?: string;
   steps: PlanStep[];
-  warnings: string[];
 }
 
 const step = (op: Op, ...fields: (string | number)[]): PlanStep => ({ op, fields: fields.map(String) });
@@ -98,7 +97,6 @@ export function buildPlan(input: PlanInput): InitPlan {
   const linux = config.linux ?? {};
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json has no "process" to run');
-  const warnings: string[] = [];
   const steps: PlanStep[] = [];
 
   // Namespaces: new ones are clone flags; pid/time joins happen in the addon around clone.
@@ -128,7 +126,7 @@ export function buildPlan(input: PlanInput): InitPlan {
 
   // Mounts, in config order.
   const mounts = config.mounts ?? [];
-  mounts.forEach((m, i) => steps.push(...mountSteps(m, `mounts[${i}]`, input, warnings)));
+  mounts.forEach((m, i) => steps.push(...mountSteps(m, `mounts[${i}]`, input)));
 
   // /dev: default devices and links, unless the host's /dev is bind-mounted.
   const devIsBind = mounts.some((m) => normalizeDest(m.destination) === '/dev' && isBind(m));
@@ -176,7 +174,7 @@ export function buildPlan(input: PlanInput): InitPlan {
   if (proc.oomScoreAdj !== undefined) steps.push(step(Op.OomScoreAdj, proc.oomScoreAdj));
 
   steps.push(step(Op.Chdir, proc.cwd));
-  steps.push(identityStep(config, warnings));
+  steps.push(identityStep(config));
   steps.push(step(Op.Ready));
 
   const args = proc.args ?? [];
@@ -184,17 +182,16 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
 
   if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
-  return { cloneFlags, joinPidNs, joinTimeNs, steps, warnings };
+  return { cloneFlags, joinPidNs, joinTimeNs, steps };
 }
 
-function identityStep(config: Spec, warnings: string[]): PlanStep {
+function identityStep(config: Spec): PlanStep {
   const proc = config.process!;
   const caps = proc.capabilities ?? {};
   const sets = ['effective', 'permitted', 'inheritable', 'bounding', 'ambient'] as const;
   const masks = sets.map((s) => {
-    const { mask, unknown } = capabilityMask(caps[s]);
-    for (const u of unknown) warnings.push(`process.capabilities.${s}: unknown capability "${u}" ignored`);
-    return maskHex(mask);
+    // Unknown names were already warned about by the semantic checks (as runc does); they are skipped.
+    return maskHex(capabilityMask(caps[s]).mask);
   });
   return step(
     Op.Identity,
@@ -215,10 +212,7 @@ function normalizeDest(dest: string): string {
   return path.posix.normalize(path.posix.isAbsolute(dest) ? dest : `/${dest}`).replace(/(.)\/$/, '$1');
 }
 
-function mountSteps(m: Mount, where: string, input: PlanInput, warnings: string[]): PlanStep[] {
-  if (!path.posix.isAbsolute(m.destination)) {
-    warnings.push(`${where}.destination: "${m.destination}" is relative; it is taken as relative to /`);
-  }
+function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {
   const dest = normalizeDest(m.destination);
   if (dest === '/') throw new TsrunError(`${where}.destination: mounting over / is not allowed`);
   const opts = parseMountOptions(m.options, where);
