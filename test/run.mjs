@@ -98,6 +98,11 @@ function parseUvu(output) {
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
+if (process.env.TSRUN_BUILD_FAILED === '1') {
+  // scripts/test.sh could not build everything: that is a failure of the suite.
+  totals.failed += 1;
+  failures.push('build: npm install / npm run build failed (see the setup output)');
+}
 
 async function runUvuFiles(kind) {
   const files = findTests(join(ROOT, 'dist', 'test', kind));
