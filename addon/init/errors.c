@@ -1,0 +1,48 @@
+/* Failure reporting: one MSG_ERROR frame with errno and a one-line message. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "init.h"
+
+static const char *const names[] = {
+    [OP_SETNS] = "setns", [OP_ROOT_PROPAGATION] = "root propagation", [OP_BIND_ROOTFS] = "bind rootfs",
+    [OP_MOUNT] = "mount", [OP_MKNOD] = "mknod", [OP_SYMLINK] = "symlink", [OP_PIVOT_ROOT] = "pivot_root",
+    [OP_MOVE_ROOT] = "move root", [OP_MASK_PATH] = "mask path", [OP_READONLY_PATH] = "readonly path",
+    [OP_ROOT_READONLY] = "readonly root", [OP_HOSTNAME] = "hostname", [OP_DOMAINNAME] = "domainname",
+    [OP_SYSCTL] = "sysctl", [OP_RLIMIT] = "rlimit", [OP_OOM_SCORE_ADJ] = "oom_score_adj",
+    [OP_OPEN_FIFO] = "open exec fifo", [OP_IDENTITY] = "identity", [OP_CHDIR] = "chdir", [OP_READY] = "ready",
+    [OP_EXEC] = "exec", [OP_SECCOMP] = "seccomp",
+};
+
+const char *op_name(uint32_t code) {
+  if (code < sizeof names / sizeof names[0] && names[code]) return names[code];
+  return "unknown op";
+}
+
+_Noreturn void die(int err, const char *fmt, ...) {
+  char context[768], line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(context, sizeof context, fmt, ap);
+  va_end(ap);
+  int n = snprintf(line, sizeof line, "%s: %s", context, strerror(err));
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof line) n = sizeof line - 1;
+  /* One line: the message ends up as a single log/stderr line. */
+  for (int i = 0; i < n; i++)
+    if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+
+  if (ctx.sync_fd >= 0) {
+    char payload[4 + sizeof line];
+    int32_t e = err;
+    memcpy(payload, &e, 4);
+    memcpy(payload + 4, line, (size_t)n);
+    send_msg(MSG_ERROR, payload, 4 + (uint32_t)n);
+  } else {
+    /* After OP_READY the parent is gone; stderr is all that is left. */
+    dprintf(2, "tsrun-init: %s\n", line);
+  }
+  _exit(1);
+}

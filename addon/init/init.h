@@ -1,0 +1,106 @@
+/*
+ * tsrun-init: the sealed, single-threaded helper that executes the plan of
+ * addon/common/plan_wire.h inside the container's namespaces. It never makes
+ * policy decisions; every failure ends in MSG_ERROR + exit(1).
+ */
+#ifndef TSRUN_INIT_H
+#define TSRUN_INIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "plan_wire.h"
+
+/* One field of an op. data is a malloc'd copy with a trailing NUL added, so
+ * text fields can be used as C strings (len excludes the NUL). */
+struct field {
+  char *data;
+  size_t len;
+};
+
+struct op {
+  uint32_t code;
+  uint32_t nfields;
+  struct field *fields;
+};
+
+struct plan {
+  uint32_t nops;
+  struct op *ops;
+};
+
+/* State carried between ops. */
+struct init_ctx {
+  int sync_fd;      /* socket to the parent; -1 after OP_READY */
+  int root_fd;      /* O_PATH dirfd of the bound rootfs; -1 before OP_BIND_ROOTFS */
+  char *rootfs;     /* host path of the rootfs */
+  int devnull_fd;   /* O_PATH fd of a verified char 1:3, opened before pivot */
+  int fifo_fd;      /* exec fifo, O_RDWR */
+  bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
+  const struct op *cur; /* the op being executed, for error messages */
+};
+
+extern struct init_ctx ctx;
+
+/* errors.c: send MSG_ERROR "<context>: <strerror(err)>" (or print it to fd 2
+ * once the sync socket is closed) and exit(1). */
+_Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *op_name(uint32_t code);
+
+/* wire.c */
+int read_full(int fd, void *buf, size_t len);   /* 0 ok, 1 EOF, -1 errno */
+int write_full(int fd, const void *buf, size_t len);
+void read_plan(int fd, struct plan *out);        /* dies on malformed input */
+
+/* Field helpers for the op being executed (die on bad input). */
+const char *fstr(const struct op *o, uint32_t i);
+uint64_t fu64(const struct op *o, uint32_t i);      /* decimal */
+long long fi64(const struct op *o, uint32_t i);     /* signed decimal */
+uint64_t fhex(const struct op *o, uint32_t i);      /* hex u64 */
+void need_fields(const struct op *o, uint32_t min);
+
+/* sync.c */
+void send_msg(uint32_t type, const void *payload, uint32_t len);
+void send_ready(void);
+
+/* resolve.c */
+int resolve(const char *dest, int extra_resolve_flags); /* O_PATH fd or -1 (errno) */
+int mkdir_all(const char *dest);                         /* O_PATH dir fd, dies */
+int ensure_dest(const char *dest, bool is_file);         /* O_PATH fd, dies */
+int parent_of(const char *dest, char **base);            /* O_PATH dir fd, dies */
+void fd_path(int fd, char *buf, size_t len);             /* "/proc/self/fd/N" */
+
+/* Op handlers (one per concern file). */
+void op_setns(const struct op *o);
+void op_root_propagation(const struct op *o);
+void op_bind_rootfs(const struct op *o);
+void op_mount(const struct op *o);
+void op_mknod(const struct op *o);
+void op_symlink(const struct op *o);
+void op_pivot_root(const struct op *o);
+void op_move_root(const struct op *o);
+void op_mask_path(const struct op *o);
+void op_readonly_path(const struct op *o);
+void op_root_readonly(const struct op *o);
+void op_hostname(const struct op *o);
+void op_domainname(const struct op *o);
+void op_sysctl(const struct op *o);
+void op_rlimit(const struct op *o);
+void op_oom_score_adj(const struct op *o);
+void op_open_fifo(const struct op *o);
+void op_identity(const struct op *o);
+void op_chdir(const struct op *o);
+void op_ready(const struct op *o);
+_Noreturn void op_exec(const struct op *o);
+void op_seccomp(const struct op *o);
+
+/* mounts.c helpers shared with rootfs.c */
+void remount_keep_locked(int fd, const char *what, unsigned long flags);
+unsigned long mount_flags_of(int fd);
+/* rootfs.c: opens ctx.devnull_fd (before pivot). */
+void open_devnull(void);
+/* process.c: write a value to a procfs file, verified to be procfs. */
+void write_proc_file(const char *path, const char *value);
+
+#endif

@@ -1,0 +1,65 @@
+/* tsrun-init entry: read the plan from the fd in argv[1], run it in order. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "init.h"
+
+struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .fifo_fd = -1};
+
+typedef void (*op_fn)(const struct op *);
+
+static const op_fn handlers[] = {
+    [OP_SETNS] = op_setns,
+    [OP_ROOT_PROPAGATION] = op_root_propagation,
+    [OP_BIND_ROOTFS] = op_bind_rootfs,
+    [OP_MOUNT] = op_mount,
+    [OP_MKNOD] = op_mknod,
+    [OP_SYMLINK] = op_symlink,
+    [OP_PIVOT_ROOT] = op_pivot_root,
+    [OP_MOVE_ROOT] = op_move_root,
+    [OP_MASK_PATH] = op_mask_path,
+    [OP_READONLY_PATH] = op_readonly_path,
+    [OP_ROOT_READONLY] = op_root_readonly,
+    [OP_HOSTNAME] = op_hostname,
+    [OP_DOMAINNAME] = op_domainname,
+    [OP_SYSCTL] = op_sysctl,
+    [OP_RLIMIT] = op_rlimit,
+    [OP_OOM_SCORE_ADJ] = op_oom_score_adj,
+    [OP_OPEN_FIFO] = op_open_fifo,
+    [OP_IDENTITY] = op_identity,
+    [OP_CHDIR] = op_chdir,
+    [OP_READY] = op_ready,
+    [OP_EXEC] = op_exec,
+    [OP_SECCOMP] = op_seccomp,
+};
+
+static int parse_fd(const char *s) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || end == s || v < 3 || v > 1 << 20) return -1;
+  return (int)v;
+}
+
+int main(int argc, char **argv) {
+  /* No ptrace/proc access from the container to this process while it still
+   * holds host fds (CVE-2016-9962). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return 1;
+  if (argc != 2 || (ctx.sync_fd = parse_fd(argv[1])) < 0) return 1;
+  if (prctl(PR_SET_NAME, "tsrun-init", 0, 0, 0) < 0) die(errno, "prctl PR_SET_NAME");
+
+  struct plan plan;
+  read_plan(ctx.sync_fd, &plan);
+  for (uint32_t i = 0; i < plan.nops; i++) {
+    const struct op *o = &plan.ops[i];
+    ctx.cur = o;
+    if (o->code >= sizeof handlers / sizeof handlers[0] || !handlers[o->code])
+      die(EINVAL, "plan op #%u: unknown op code %u", i, o->code);
+    handlers[o->code](o);
+  }
+  /* A plan must end in OP_EXEC; running off its end is a builder bug. */
+  ctx.cur = NULL;
+  die(EINVAL, "plan ended without an exec op");
+}

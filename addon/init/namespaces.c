@@ -1,0 +1,28 @@
+/* OP_SETNS: join an existing namespace by path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "init.h"
+
+static int ns_type(const char *name) {
+  static const struct { const char *name; int type; } types[] = {
+      {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET},     {"ipc", CLONE_NEWIPC},
+      {"uts", CLONE_NEWUTS},   {"cgroup", CLONE_NEWCGROUP},
+  };
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (!strcmp(types[i].name, name)) return types[i].type;
+  return -1;
+}
+
+void op_setns(const struct op *o) {
+  const char *path = fstr(o, 0), *name = fstr(o, 1);
+  int type = ns_type(name);
+  if (type < 0) die(EINVAL, "setns %s: unsupported namespace type '%s'", path, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die(errno, "setns: open %s namespace %s", name, path);
+  if (setns(fd, type) < 0) die(errno, "setns %s namespace %s", name, path);
+  close(fd);
+}

@@ -1,0 +1,144 @@
+/* Process attributes and the end of the plan: OP_HOSTNAME, OP_DOMAINNAME,
+ * OP_SYSCTL, OP_RLIMIT, OP_OOM_SCORE_ADJ, OP_OPEN_FIFO, OP_CHDIR, OP_READY,
+ * OP_EXEC. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/magic.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "init.h"
+
+void op_hostname(const struct op *o) {
+  const char *name = fstr(o, 0);
+  if (sethostname(name, strlen(name)) < 0) die(errno, "sethostname %s", name);
+}
+
+void op_domainname(const struct op *o) {
+  const char *name = fstr(o, 0);
+  if (setdomainname(name, strlen(name)) < 0) die(errno, "setdomainname %s", name);
+}
+
+/* Writes to procfs only after checking the file really is on procfs, so a
+ * crafted mount or symlink cannot redirect the write (CVE-2019-19921). */
+void write_proc_file(const char *path, const char *value) {
+  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) die(errno, "open %s", path);
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) < 0) die(errno, "statfs %s", path);
+  if (sfs.f_type != PROC_SUPER_MAGIC) die(EXDEV, "%s is not on procfs", path);
+  if (write_full(fd, value, strlen(value)) < 0) die(errno, "write '%s' to %s", value, path);
+  close(fd);
+}
+
+void op_sysctl(const struct op *o) {
+  const char *key = fstr(o, 0), *value = fstr(o, 1);
+  /* The key names a file below /proc/sys; it must not climb out of it. */
+  if (key[0] == '/' || !strcmp(key, "..") || !strncmp(key, "../", 3) || strstr(key, "/../") ||
+      (strlen(key) >= 3 && !strcmp(key + strlen(key) - 3, "/..")))
+    die(EINVAL, "sysctl %s: invalid key", key);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "/proc/sys/%s", key);
+  write_proc_file(path, value);
+}
+
+void op_rlimit(const struct op *o) {
+  int resource = (int)fu64(o, 0);
+  struct rlimit rl = {.rlim_cur = fu64(o, 1), .rlim_max = fu64(o, 2)};
+  if (prlimit(0, resource, &rl, NULL) < 0)
+    die(errno, "setrlimit %d soft %llu hard %llu", resource, (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+}
+
+void op_oom_score_adj(const struct op *o) {
+  (void)fi64(o, 0); /* validate: a number */
+  write_proc_file("/proc/self/oom_score_adj", fstr(o, 0));
+}
+
+void op_open_fifo(const struct op *o) {
+  const char *path = fstr(o, 0);
+  /* O_RDWR: never blocks on open, and our read waits for `start`'s byte. */
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) die(errno, "open exec fifo %s", path);
+  struct stat st;
+  if (fstat(fd, &st) < 0) die(errno, "open exec fifo %s: fstat", path);
+  if (!S_ISFIFO(st.st_mode)) die(EINVAL, "exec fifo %s is not a fifo", path);
+  ctx.fifo_fd = fd;
+}
+
+void op_chdir(const struct op *o) {
+  const char *path = fstr(o, 0);
+  if (chdir(path) < 0) die(errno, "chdir to cwd %s", path);
+  /* A cwd outside the root (a leaked fd, CVE-2024-21626) makes getcwd fail
+   * with ENOENT or return "(unreachable)...". */
+  char buf[PATH_MAX];
+  if (!getcwd(buf, sizeof buf)) die(errno, "chdir to cwd %s: getcwd", path);
+  if (buf[0] != '/') die(ENOENT, "chdir to cwd %s: cwd is outside the container root", path);
+}
+
+void op_ready(const struct op *o) {
+  (void)o;
+  if (ctx.fifo_fd < 0) die(EBADF, "ready: the exec fifo was not opened (plan order)");
+  send_ready();
+  close(ctx.sync_fd);
+  ctx.sync_fd = -1;
+  /* Block until `start` writes a byte. Signals are blocked; SIGKILL works. */
+  char c;
+  ssize_t n;
+  do n = read(ctx.fifo_fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die(errno, "read exec fifo");
+  if (n == 0) die(EPIPE, "read exec fifo: end of file");
+  close(ctx.fifo_fd);
+  ctx.fifo_fd = -1;
+}
+
+/* The kernel's sigaction layout for rt_sigaction. */
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  uint64_t mask;
+};
+
+static void reset_signals(void) {
+  struct kernel_sigaction dfl = {.handler = SIG_DFL};
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask) < 0) die(errno, "exec: reset signal %d", sig);
+  }
+}
+
+_Noreturn void op_exec(const struct op *o) {
+  need_fields(o, 3);
+  const char *path = fstr(o, 0);
+  unsigned preserve = (unsigned)fu64(o, 1);
+  uint64_t argc = fu64(o, 2);
+  if (argc < 1 || argc > o->nfields - 3) die(EINVAL, "exec %s: argc %llu with %u fields", path, (unsigned long long)argc, o->nfields);
+  uint32_t envc = o->nfields - 3 - (uint32_t)argc;
+  char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1u, sizeof *envp);
+  if (!argv || !envp) die(ENOMEM, "exec %s", path);
+  for (uint32_t i = 0; i < argc; i++) argv[i] = (char *)fstr(o, 3 + i);
+  for (uint32_t i = 0; i < envc; i++) envp[i] = (char *)fstr(o, 3 + (uint32_t)argc + i);
+
+  reset_signals();
+  /* Nothing but stdio and the preserved fds may reach the container
+   * (CVE-2024-21626); CLOEXEC keeps our own fds usable until execve. */
+  if (close_range(3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die(errno, "exec: close_range from %u", 3 + preserve);
+  if (ctx.sync_fd >= 0 && fcntl(ctx.sync_fd, F_SETFD, FD_CLOEXEC) < 0) die(errno, "exec: cloexec sync socket");
+  uint64_t empty = 0;
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0) die(errno, "exec: unblock signals");
+  execve(path, argv, envp);
+  int err = errno;
+  if (ctx.sync_fd >= 0) die(err, "exec %s", path); /* still talking to the parent */
+  dprintf(2, "tsrun-init: exec %s: %s\n", path, strerror(err));
+  _exit(127);
+}

@@ -1,0 +1,22 @@
+/* Messages from the helper to the parent over the sync socket. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "init.h"
+
+void send_msg(uint32_t type, const void *payload, uint32_t len) {
+  uint32_t hdr[2] = {type, len};
+  /* Best effort: if the parent vanished there is nobody left to tell. */
+  if (write_full(ctx.sync_fd, hdr, sizeof hdr) < 0) return;
+  if (len) write_full(ctx.sync_fd, payload, len);
+}
+
+void send_ready(void) {
+  uint32_t hdr[2] = {MSG_READY, 0};
+  if (write_full(ctx.sync_fd, hdr, sizeof hdr) < 0) {
+    int err = errno;
+    ctx.sync_fd = -1; /* report on stderr, not on the broken socket */
+    die(err, "ready: write sync socket");
+  }
+}

@@ -1,0 +1,131 @@
+// Node-API exports of tsrun_addon. Argument checking and the conversion of a
+// native_error into one JS Error happen here; the work is in spawn.cc/wait.cc.
+#include <napi.h>
+
+#include <sched.h>
+
+#include "native_error.h"
+#include "spawn.h"
+#include "wait.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace {
+
+// Throws `message` with .errno and .syscall, as Node's own fs errors do.
+void throw_native(Napi::Env env, const native_error &e) {
+  Napi::Error error = Napi::Error::New(env, e.msg);
+  error.Set("errno", Napi::Number::New(env, e.err));
+  error.Set("syscall", Napi::String::New(env, e.syscall));
+  error.ThrowAsJavaScriptException();
+}
+
+Napi::Value type_error(Napi::Env env, const char *what) {
+  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// Reads an optional string property; false if present but not a string.
+bool optional_string(const Napi::Object &o, const char *key, std::string *out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (!v.IsString()) return false;
+  *out = v.As<Napi::String>().Utf8Value();
+  return true;
+}
+
+Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return type_error(env, "spawnInit: expected an options object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  spawn_request req;
+  if (!o.Get("initPath").IsString()) return type_error(env, "spawnInit: initPath must be a string");
+  req.init_path = o.Get("initPath").As<Napi::String>().Utf8Value();
+  if (!o.Get("cloneFlags").IsNumber()) return type_error(env, "spawnInit: cloneFlags must be a number");
+  req.clone_flags = static_cast<unsigned long>(o.Get("cloneFlags").As<Napi::Number>().Int64Value());
+  if (!o.Get("preserveFds").IsNumber()) return type_error(env, "spawnInit: preserveFds must be a number");
+  req.preserve_fds = o.Get("preserveFds").As<Napi::Number>().Int32Value();
+  if (!o.Get("cloneParent").IsBoolean()) return type_error(env, "spawnInit: cloneParent must be a boolean");
+  req.clone_parent = o.Get("cloneParent").As<Napi::Boolean>().Value();
+  if (!optional_string(o, "joinPidNs", &req.join_pid_ns)) return type_error(env, "spawnInit: joinPidNs must be a string");
+  if (!optional_string(o, "joinTimeNs", &req.join_time_ns)) return type_error(env, "spawnInit: joinTimeNs must be a string");
+
+  spawn_result res{};
+  native_error err{};
+  if (spawn_init(req, &res, &err) < 0) {
+    throw_native(env, err);
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, res.pid));
+  out.Set("syncFd", Napi::Number::New(env, res.sync_fd));
+  out.Set("cloneParent", Napi::Boolean::New(env, res.clone_parent));
+  return out;
+}
+
+Napi::Value Mkfifo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    return type_error(env, "mkfifo: expected (path: string, mode: number)");
+  native_error err{};
+  if (make_fifo(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Uint32Value(), &err) < 0)
+    throw_native(env, err);
+  return env.Undefined();
+}
+
+// Waits in the libuv pool so the event loop keeps running.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, pid_t pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { wait_pid(pid_, &result_, &err_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_.err) {
+      Napi::Error error = Napi::Error::New(env, err_.msg);
+      error.Set("errno", Napi::Number::New(env, err_.err));
+      error.Set("syscall", Napi::String::New(env, err_.syscall));
+      deferred_.Reject(error.Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("exitCode", result_.signal ? env.Null() : Napi::Number::New(env, result_.exit_code));
+    out.Set("signal", result_.signal ? Napi::Number::New(env, result_.signal) : env.Null());
+    deferred_.Resolve(out);
+  }
+ private:
+  pid_t pid_;
+  Napi::Promise::Deferred deferred_;
+  wait_result result_{};
+  native_error err_{};
+};
+
+Napi::Value WaitPid(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return type_error(env, "waitPid: expected (pid: number)");
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  if (pid <= 0) return type_error(env, "waitPid: pid must be positive");
+  auto *w = new WaitWorker(env, pid);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawnInit", Napi::Function::New(env, SpawnInit, "spawnInit"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("waitPid", Napi::Function::New(env, WaitPid, "waitPid"));
+  const struct { const char *name; unsigned value; } flags[] = {
+      {"CLONE_NEWNS", CLONE_NEWNS},     {"CLONE_NEWUTS", CLONE_NEWUTS},       {"CLONE_NEWIPC", CLONE_NEWIPC},
+      {"CLONE_NEWPID", CLONE_NEWPID},   {"CLONE_NEWNET", CLONE_NEWNET},       {"CLONE_NEWUSER", CLONE_NEWUSER},
+      {"CLONE_NEWCGROUP", CLONE_NEWCGROUP}, {"CLONE_NEWTIME", CLONE_NEWTIME},
+  };
+  for (const auto &f : flags) exports.Set(f.name, Napi::Number::New(env, f.value));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tsrun_addon, Init)

@@ -1,0 +1,28 @@
+// The clone path of `tsrun create`/`run`: runs the sealed tsrun-init helper in
+// new namespaces. Everything the child needs is prepared here, in the parent.
+#ifndef TSRUN_SPAWN_H
+#define TSRUN_SPAWN_H
+
+#include <string>
+#include <sys/types.h>
+#include "native_error.h"
+
+struct spawn_request {
+  std::string init_path;     // build/Release/tsrun-init on the host
+  unsigned long clone_flags; // CLONE_NEW* only
+  std::string join_pid_ns;   // "" = none
+  std::string join_time_ns;  // "" = none
+  int preserve_fds;          // fds 3 .. 3+n-1 are passed through
+  bool clone_parent;         // ask for CLONE_PARENT (falls back if EINVAL)
+};
+
+struct spawn_result {
+  pid_t pid;
+  int sync_fd;               // parent end of the socketpair (blocking, CLOEXEC)
+  bool clone_parent;         // whether CLONE_PARENT was actually used
+};
+
+int spawn_init(const spawn_request &req, spawn_result *out, native_error *err);
+int make_fifo(const std::string &path, unsigned mode, native_error *err);
+
+#endif

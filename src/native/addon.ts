@@ -1,0 +1,149 @@
+/**
+ * Typed loader for the native addon (build/Release/tsrun_addon.node) and the
+ * location of the sealed init helper (build/Release/tsrun-init).
+ *
+ * The addon only clones: the child execs tsrun-init from a sealed memfd, and
+ * TypeScript then drives it over `syncFd` with the framing of
+ * addon/common/plan_wire.h (src/plan/wire.ts). Native errors carry `errno`
+ * and `syscall` and are re-thrown here as TsrunError.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsrunError } from '../errors';
+
+export interface SpawnInitRequest {
+  /** Absolute path of tsrun-init on the host (see initHelperPath()). */
+  initPath: string;
+  /** OR of CLONE_NEW* flags; nothing else is accepted. */
+  cloneFlags: number;
+  /** Existing pid namespace to create the init in (e.g. /proc/<pid>/ns/pid). */
+  joinPidNs?: string;
+  /** Existing time namespace. The kernel refuses this from a multi-threaded process (EUSERS). */
+  joinTimeNs?: string;
+  /** fds 3 .. 3+preserveFds-1 are passed to the container. */
+  preserveFds: number;
+  /** Make the caller of Node the init's parent (falls back if Node is a pid-ns init). */
+  cloneParent: boolean;
+}
+
+export interface SpawnInitResult {
+  /** Host pid of the init helper (later the container process). */
+  pid: number;
+  /** Parent end of the sync socket: blocking, close-on-exec. Caller closes it. */
+  syncFd: number;
+  /** Whether CLONE_PARENT was used; false means the init is Node's child. */
+  cloneParent: boolean;
+}
+
+export interface WaitResult {
+  /** Exit status, or null when killed by a signal. */
+  exitCode: number | null;
+  /** Terminating signal number, or null. */
+  signal: number | null;
+}
+
+interface NativeAddon {
+  spawnInit(req: SpawnInitRequest): SpawnInitResult;
+  mkfifo(path: string, mode: number): void;
+  waitPid(pid: number): Promise<WaitResult>;
+  CLONE_NEWNS: number;
+  CLONE_NEWUTS: number;
+  CLONE_NEWIPC: number;
+  CLONE_NEWPID: number;
+  CLONE_NEWNET: number;
+  CLONE_NEWUSER: number;
+  CLONE_NEWCGROUP: number;
+  CLONE_NEWTIME: number;
+}
+
+/** Package root: this file is compiled to dist/src/native/addon.js. */
+const PACKAGE_ROOT = path.join(__dirname, '../../..');
+const ADDON_PATH = path.join(PACKAGE_ROOT, 'build/Release/tsrun_addon.node');
+const INIT_PATH = path.join(PACKAGE_ROOT, 'build/Release/tsrun-init');
+
+let loaded: NativeAddon | undefined;
+
+function addon(): NativeAddon {
+  if (!loaded) {
+    if (!fs.existsSync(ADDON_PATH)) {
+      throw new TsrunError(`native addon not built: ${ADDON_PATH} is missing (run npm run build)`, { path: ADDON_PATH });
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(ADDON_PATH) as NativeAddon;
+  }
+  return loaded;
+}
+
+/** Absolute path of the init helper; throws a clear error if it was not built. */
+export function initHelperPath(): string {
+  if (!fs.existsSync(INIT_PATH)) {
+    throw new TsrunError(`init helper not built: ${INIT_PATH} is missing (run npm run build)`, { path: INIT_PATH });
+  }
+  return INIT_PATH;
+}
+
+/** Converts an addon error ({message, errno, syscall}) into a TsrunError. */
+function rethrow(e: unknown, extra: { path?: string } = {}): never {
+  if (e instanceof TsrunError) throw e;
+  const err = e as Error & { errno?: unknown; syscall?: unknown };
+  const details: { errno?: number; syscall?: string; path?: string } = { ...extra };
+  if (typeof err?.errno === 'number') details.errno = err.errno;
+  if (typeof err?.syscall === 'string') details.syscall = err.syscall;
+  throw new TsrunError(err instanceof Error ? err.message : String(e), details);
+}
+
+/** Clones the sealed init helper in new namespaces (see addon/spawn/spawn.cc). */
+export function spawnInit(req: SpawnInitRequest): SpawnInitResult {
+  const a = addon();
+  try {
+    return a.spawnInit(req);
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+/** mkfifo(2) with exactly `mode` (the umask is not applied). */
+export function mkfifo(fifoPath: string, mode: number): void {
+  const a = addon();
+  try {
+    a.mkfifo(fifoPath, mode);
+  } catch (e) {
+    rethrow(e, { path: fifoPath });
+  }
+}
+
+/** waitpid(2) on a worker thread; only for children of this Node process. */
+export async function waitPid(pid: number): Promise<WaitResult> {
+  const a = addon();
+  try {
+    return await a.waitPid(pid);
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+/** CLONE_NEW* flag values, read from the addon (i.e. from <sched.h>). */
+export interface CloneFlags {
+  NEWNS: number;
+  NEWUTS: number;
+  NEWIPC: number;
+  NEWPID: number;
+  NEWNET: number;
+  NEWUSER: number;
+  NEWCGROUP: number;
+  NEWTIME: number;
+}
+
+export function cloneFlags(): CloneFlags {
+  const a = addon();
+  return {
+    NEWNS: a.CLONE_NEWNS,
+    NEWUTS: a.CLONE_NEWUTS,
+    NEWIPC: a.CLONE_NEWIPC,
+    NEWPID: a.CLONE_NEWPID,
+    NEWNET: a.CLONE_NEWNET,
+    NEWUSER: a.CLONE_NEWUSER,
+    NEWCGROUP: a.CLONE_NEWCGROUP,
+    NEWTIME: a.CLONE_NEWTIME,
+  };
+}
