@@ -4,6 +4,8 @@ export interface Globals {
   log?: string;
   logFormat: 'text' | 'json';
   debug: boolean;
+  /** --log-level (crun/youki); `warning` is normalised to `warn`. --debug implies debug. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
   systemdCgroup: boolean;
   /** runc's --rootless true|false|auto (default auto). */
   rootless: 'true' | 'false' | 'auto';

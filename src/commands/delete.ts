@@ -1,0 +1,56 @@
+/** `tsrun delete [--force] <id>`. */
+import type { CommandRun } from '../cli/types';
+import { ERR_NOT_EXIST, TsrunError } from '../errors';
+import { destroyContainer, killAndWait } from '../lifecycle/destroy';
+import { withLock } from '../state/lock';
+import { containerStatus } from '../state/status';
+import { containerDirExists, loadState, type StateRecord } from '../state/store';
+
+export const run: CommandRun = (inv) => {
+  const root = inv.globals.root;
+  const id = inv.positionals[0];
+  const force = inv.flags.force === true;
+  let rec: StateRecord | undefined;
+  try {
+    rec = loadState(root, id);
+  } catch (e) {
+    if (!(e instanceof TsrunError && e.message === ERR_NOT_EXIST)) throw e;
+    // runc: `delete --force` of a missing container succeeds.
+    if (!force) throw e;
+    // A directory without state.json is a create that died half-way: clean it up
+    // once its creator no longer holds the lock.
+    if (containerDirExists(root, id)) {
+      withLock(root, id, () => {
+        try {
+          loadState(root, id);
+        } catch {
+          destroyContainer(root, id);
+        }
+      });
+    }
+    return 0;
+  }
+  return withLock(root, id, () => {
+    try {
+      rec = loadState(root, id);
+    } catch (e) {
+      if (force && e instanceof TsrunError && e.message === ERR_NOT_EXIST) return 0;
+      throw e;
+    }
+    const status = containerStatus(root, rec);
+    switch (status) {
+      case 'stopped':
+        break;
+      case 'created':
+        // As runc: a created container is killed and destroyed without --force.
+        killAndWait(rec);
+        break;
+      default:
+        if (!force) throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status}`);
+        // HOOK(paused): a paused container must be thawed after SIGKILL for it to die.
+        killAndWait(rec);
+    }
+    destroyContainer(root, id, rec);
+    return 0;
+  });
+};

@@ -1,0 +1,33 @@
+/** `tsrun start <id>`: releases a created container's init blocked on exec.fifo. */
+import type { CommandRun } from '../cli/types';
+import { TsrunError } from '../errors';
+import { releaseInit } from '../lifecycle/start';
+import { containerDir } from '../state/paths';
+import { withLock } from '../state/lock';
+import { containerStatus } from '../state/status';
+import { loadState } from '../state/store';
+
+export const run: CommandRun = (inv) => {
+  const root = inv.globals.root;
+  const id = inv.positionals[0];
+  loadState(root, id); // ERR_NOT_EXIST before touching the root
+  return withLock(root, id, () => {
+    const rec = loadState(root, id);
+    const status = containerStatus(root, rec);
+    switch (status) {
+      case 'created':
+        break;
+      case 'stopped':
+        throw new TsrunError('cannot start a container that has stopped');
+      case 'running':
+        throw new TsrunError('cannot start an already running container');
+      default:
+        throw new TsrunError(`cannot start a container in the ${status} state`);
+    }
+    // The one exec.fifo protocol, shared with `run`: one byte, O_NONBLOCK (ENXIO = init gone), unlink.
+    releaseInit(containerDir(root, id));
+    // HOOK(poststart): run the poststart hooks here (state on stdin); a failure is logged
+    // as a warning per the spec. (startContainer hooks run inside the container, in init.)
+    return 0;
+  });
+};

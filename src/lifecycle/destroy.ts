@@ -1,0 +1,42 @@
+/**
+ * Tearing a container down: used by `delete`, by `run` after the process exits,
+ * and by `create`'s rollback, so every path frees the same resources in the same order.
+ */
+import { TsrunError } from '../errors';
+import { getLogger } from '../log/logger';
+import { processAlive, waitForExit } from '../state/proc';
+import { removeContainerDir, type StateRecord } from '../state/store';
+
+/**
+ * Frees everything a container holds, then its state directory. The init
+ * must already be dead (see killAndWait). Call it with the container's lock
+ * held (withLock; re-entrant). `rec` is the state record, or just the init
+ * pid (create's rollback, before a record exists), or absent.
+ */
+export function destroyContainer(root: string, id: string, rec?: StateRecord | number): void {
+  const log = getLogger();
+  log.debug('destroying container', { id, pid: typeof rec === 'number' ? rec : rec?.pid });
+  // HOOK(cgroups): kill anything left in the container's cgroup (cgroup.kill, or
+  // SIGKILL + freeze for v1) and remove the cgroup directory, before the state goes.
+  // HOOK(poststop): run the poststop hooks of rec's config with the container state on
+  // stdin; the spec says a failing poststop hook is a warning, so log.warn and go on.
+  void rec;
+  removeContainerDir(root, id);
+}
+
+/**
+ * Sends `signal` (default SIGKILL) to the init and waits (bounded) until it is
+ * gone or a zombie. Throws TsrunError("container init still running") on timeout,
+ * as runc does after its 10 s.
+ */
+export function killAndWait(rec: StateRecord, signal = 9, timeoutMs = 10_000): void {
+  if (!rec.pid || !processAlive(rec.pid, rec.initStartTime)) return;
+  try {
+    process.kill(rec.pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw new TsrunError(`kill container ${rec.id} init (pid ${rec.pid}): ${(e as Error).message}`);
+  }
+  // HOOK(cgroups): without a private pid namespace, SIGKILL must reach every process in
+  // the cgroup (runc: cgroup.kill); until then only the init is signalled.
+  if (!waitForExit(rec.pid, rec.initStartTime, timeoutMs)) throw new TsrunError('container init still running');
+}

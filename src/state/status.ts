@@ -1,0 +1,51 @@
+/** A container's status, derived from its state record and /proc (never stored). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EXEC_FIFO, containerDir } from './paths';
+import { processAlive } from './proc';
+import type { StateRecord } from './store';
+
+export type ContainerStatus = 'created' | 'running' | 'stopped' | 'paused';
+
+/**
+ * - init not alive (missing, zombie, or pid reused) → stopped
+ * - init alive and `<dir>/exec.fifo` present        → created (blocked until `start`)
+ * - init alive                                        → running
+ */
+export function containerStatus(root: string, rec: StateRecord): ContainerStatus {
+  if (!rec.pid || !processAlive(rec.pid, rec.initStartTime)) return 'stopped';
+  if (fs.existsSync(path.join(containerDir(root, rec.id), EXEC_FIFO))) return 'created';
+  // HOOK(paused): when cgroup support lands, return 'paused' here if the container's
+  // cgroup is frozen (cgroup v2 `cgroup.freeze` = 1 / v1 freezer.state FROZEN).
+  // Not implemented yet: no container can be paused, so this is never wrong.
+  return 'running';
+}
+
+/** The state document of the OCI runtime spec, plus runc's `owner` (and `created`). */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: ContainerStatus;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+/** Field order as runc prints it; pid is 0 once stopped (as runc). */
+export function ociState(root: string, rec: StateRecord, status: ContainerStatus = containerStatus(root, rec)): OciState {
+  const s: Record<string, unknown> = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    pid: status === 'stopped' ? 0 : rec.pid,
+    status,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+    owner: rec.owner,
+  };
+  if (rec.annotations && Object.keys(rec.annotations).length > 0) s.annotations = rec.annotations;
+  return s as unknown as OciState;
+}
