@@ -1,0 +1,283 @@
+/**
+ * End-to-end test of the native spawn path: addon clone → sealed tsrun-init →
+ * hand-written plan → READY → fifo release → exec. Needs root.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { makeRootfs } from '../../src/bundle/busybox';
+import { encodePlan, frame } from '../../src/plan/wire';
+import { Msg, Op, PlanStep } from '../../src/plan/ops';
+import { cloneFlags, initHelperPath, mkfifo, spawnInit, waitPid } from '../../src/native/addon';
+import { TsrunError } from '../../src/errors';
+
+// <sys/mount.h>
+const MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_BIND = 4096, MS_REC = 16384, MS_SLAVE = 1 << 19;
+const RLIMIT_NOFILE = 7;
+// CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE
+const CAPS = (1 << 5) | (1 << 10) | (1 << 29);
+const hex = (n: number): string => n.toString(16).padStart(16, '0');
+
+const pids = new Set<number>();
+const dirs: string[] = [];
+
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+interface Message {
+  type: number;
+  payload: Buffer;
+}
+
+function readExactly(fd: number, n: number): Buffer | null {
+  const buf = Buffer.alloc(n);
+  let off = 0;
+  while (off < n) {
+    const r = fs.readSync(fd, buf, off, n - off, null);
+    if (r === 0) return null;
+    off += r;
+  }
+  return buf;
+}
+
+/** One framed message from the helper, or null on EOF. */
+function readMessage(fd: number): Message | null {
+  const hdr = readExactly(fd, 8);
+  if (!hdr) return null;
+  const len = hdr.readUInt32LE(4);
+  const payload = len ? readExactly(fd, len) : Buffer.alloc(0);
+  if (!payload) return null;
+  return { type: hdr.readUInt32LE(0), payload };
+}
+
+function spawn(): { pid: number; syncFd: number } {
+  const f = cloneFlags();
+  const res = spawnInit({
+    initPath: initHelperPath(),
+    cloneFlags: f.NEWNS | f.NEWPID | f.NEWUTS | f.NEWIPC,
+    preserveFds: 0,
+    cloneParent: false,
+  });
+  pids.add(res.pid);
+  assert.is(res.cloneParent, false);
+  return res;
+}
+
+/** Spawns, sends the plan and returns the helper's answer. */
+function runPlan(steps: PlanStep[]): { pid: number; msg: Message | null } {
+  const { pid, syncFd } = spawn();
+  try {
+    fs.writeSync(syncFd, frame(Msg.Plan, encodePlan(steps)));
+    return { pid, msg: readMessage(syncFd) };
+  } finally {
+    fs.closeSync(syncFd);
+  }
+}
+
+async function reap(pid: number): Promise<{ exitCode: number | null; signal: number | null }> {
+  const r = await waitPid(pid);
+  pids.delete(pid);
+  return r;
+}
+
+const mount = (source: string, dest: string, fstype: string, flags: number, data = '', kind = 'dir'): PlanStep => ({
+  op: Op.Mount,
+  fields: [source, dest, fstype, String(flags), data, '0', kind],
+});
+
+const SCRIPT = [
+  'exec > /out/result 2>&1',
+  'echo "pid=$$"',
+  'echo "host=$(hostname)"',
+  'echo "ids=$(id -u):$(id -g):$(id -G | tr " " ",")"',
+  'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|SigBlk|SigIgn)" /proc/self/status | tr -d "\\t" | tr ":" "="',
+  'echo "nofile=$(ulimit -n)/$(ulimit -Hn)"',
+  'echo "cwd=$(pwd)"',
+  'echo "proc=$(test -r /proc/self/status && echo yes || echo no)"',
+  'echo "root=$(ls / | tr "\\n" " ")"',
+  'echo "keys=$(stat -c %t:%T /proc/keys)"',
+  'echo "secret=[$(cat /etc/secret)]"',
+  'echo "secretdir=[$(ls /etc/secretdir)]"',
+  'echo "rootfs=$(touch /rootfile 2>/dev/null && echo rw || echo ro)"',
+  'echo "procsys=$(grep " /proc/sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1)"',
+  'echo "domain=$(cat /proc/sys/kernel/domainname)"',
+  'echo "oom=$(cat /proc/self/oom_score_adj)"',
+  'echo "umask=$(umask)"',
+  'echo "env=$FOO"',
+  'echo "fds=$(ls /proc/self/fd | tr "\\n" " ")"',
+].join('\n');
+
+test('a full plan runs as pid 1 with the planned mounts, identity and limits', async () => {
+  const bundle = tempDir('tsrun-native-');
+  const rootfs = path.join(bundle, 'rootfs');
+  makeRootfs(rootfs);
+  fs.writeFileSync(path.join(rootfs, 'etc/secret'), 'top secret\n');
+  fs.mkdirSync(path.join(rootfs, 'etc/secretdir'));
+  fs.writeFileSync(path.join(rootfs, 'etc/secretdir/key'), 'k');
+  const out = tempDir('tsrun-native-out-');
+  fs.chmodSync(out, 0o777);
+  const fifo = path.join(bundle, 'exec.fifo');
+  mkfifo(fifo, 0o600);
+  assert.is(fs.statSync(fifo).mode & 0o7777, 0o600);
+
+  const steps: PlanStep[] = [
+    { op: Op.RootPropagation, fields: [String(MS_SLAVE | MS_REC)] },
+    { op: Op.BindRootfs, fields: [rootfs] },
+    mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC),
+    mount('tmpfs', '/dev', 'tmpfs', MS_NOSUID, 'mode=755,size=65536k'),
+    { op: Op.Mknod, fields: ['/dev/null', 'c', '1', '3', String(0o666), '0', '0', '/dev/null'] },
+    { op: Op.Symlink, fields: ['/proc/self/fd', '/dev/fd'] },
+    mount(out, '/out', '', MS_BIND | MS_REC),
+    { op: Op.OpenFifo, fields: [fifo] },
+    { op: Op.PivotRoot, fields: [] },
+    { op: Op.Sysctl, fields: ['kernel/domainname', 'example.org'] },
+    { op: Op.MaskPath, fields: ['/proc/keys'] },
+    { op: Op.MaskPath, fields: ['/etc/secret'] },
+    { op: Op.MaskPath, fields: ['/etc/secretdir'] },
+    { op: Op.MaskPath, fields: ['/does/not/exist'] },
+    { op: Op.ReadonlyPath, fields: ['/proc/sys'] },
+    { op: Op.RootReadonly, fields: [] },
+    { op: Op.Hostname, fields: ['tsrun-test'] },
+    { op: Op.Rlimit, fields: [String(RLIMIT_NOFILE), '512', '1024'] },
+    { op: Op.OomScoreAdj, fields: ['100'] },
+    {
+      op: Op.Identity,
+      fields: ['1000', '1000', '1000,10', String(0o027), '1', hex(CAPS), hex(CAPS), hex(1 << 10), hex(CAPS), hex(1 << 10)],
+    },
+    { op: Op.Chdir, fields: ['/tmp'] },
+    { op: Op.Ready, fields: [] },
+    { op: Op.Exec, fields: ['/bin/sh', '0', '3', 'sh', '-c', SCRIPT, 'PATH=/bin', 'FOO=bar'] },
+  ];
+  const { pid, msg } = runPlan(steps);
+  assert.ok(msg, 'helper closed the socket without answering');
+  if (msg.type === Msg.Error) assert.unreachable(`MSG_ERROR: ${msg.payload.subarray(4).toString()}`);
+  assert.is(msg.type, Msg.Ready);
+
+  // Created, not started: the helper runs from the sealed memfd and waits.
+  const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+  assert.match(exe, /^\/memfd:tsrun-init/);
+  assert.match(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), /^Name:\ttsrun-init$/m);
+  assert.not.ok(fs.existsSync(path.join(out, 'result')));
+
+  const w = fs.openSync(fifo, 'w');
+  fs.writeSync(w, '0');
+  fs.closeSync(w);
+  const status = await reap(pid);
+  assert.equal(status, { exitCode: 0, signal: null });
+
+  const result = fs.readFileSync(path.join(out, 'result'), 'utf8');
+  const kv = new Map(result.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const expect = (k: string, v: string | RegExp): void => {
+    const got = kv.get(k) ?? '';
+    if (typeof v === 'string') assert.is(got, v, `${k} in:\n${result}`);
+    else assert.match(got, v, `${k} in:\n${result}`);
+  };
+  expect('pid', '1');
+  expect('host', 'tsrun-test');
+  expect('ids', '1000:1000:1000,10');
+  expect('CapBnd', hex(CAPS));
+  expect('CapInh', hex(1 << 10));
+  expect('CapAmb', hex(1 << 10));
+  expect('CapPrm', hex(1 << 10)); // non-root exec keeps only the ambient set
+  expect('CapEff', hex(1 << 10));
+  expect('NoNewPrivs', '1');
+  expect('SigBlk', '0000000000000000');
+  expect('SigIgn', '0000000000000000');
+  expect('nofile', '512/1024');
+  expect('cwd', '/tmp');
+  expect('proc', 'yes');
+  expect('root', /^bin dev etc home out proc root run sbin sys tmp usr var $/);
+  expect('keys', '1:3'); // masked with the verified /dev/null
+  expect('secret', '[]');
+  expect('secretdir', '[]');
+  expect('rootfs', 'ro');
+  expect('procsys', 'ro');
+  expect('domain', 'example.org');
+  expect('oom', '100');
+  expect('umask', '0027');
+  expect('env', 'bar');
+  expect('fds', /^0 1 2 3\s*$/); // 3 is ls's own directory fd: nothing leaked
+});
+
+test('a missing bind source fails with MSG_ERROR naming the path', async () => {
+  const rootfs = path.join(tempDir('tsrun-native-err-'), 'rootfs');
+  makeRootfs(rootfs);
+  const missing = '/nonexistent-tsrun-bind-source';
+  const { pid, msg } = runPlan([
+    { op: Op.RootPropagation, fields: [String(MS_SLAVE | MS_REC)] },
+    { op: Op.BindRootfs, fields: [rootfs] },
+    mount(missing, '/mnt', '', MS_BIND | MS_RDONLY),
+    { op: Op.Exec, fields: ['/bin/true', '0', '1', 'true'] },
+  ]);
+  assert.ok(msg);
+  assert.is(msg.type, Msg.Error);
+  assert.is(msg.payload.readInt32LE(0), 2 /* ENOENT */);
+  const text = msg.payload.subarray(4).toString();
+  assert.ok(text.includes(missing), text);
+  assert.ok(text.endsWith('No such file or directory'), text);
+  const status = await reap(pid);
+  assert.equal(status, { exitCode: 1, signal: null });
+});
+
+test('exec of a missing program before READY reports MSG_ERROR', async () => {
+  const rootfs = path.join(tempDir('tsrun-native-noexec-'), 'rootfs');
+  makeRootfs(rootfs);
+  const { pid, msg } = runPlan([
+    { op: Op.RootPropagation, fields: [String(MS_SLAVE | MS_REC)] },
+    { op: Op.BindRootfs, fields: [rootfs] },
+    { op: Op.PivotRoot, fields: [] },
+    { op: Op.Exec, fields: ['/bin/nope', '0', '1', 'nope'] },
+  ]);
+  assert.ok(msg);
+  assert.is(msg.type, Msg.Error);
+  assert.is(msg.payload.subarray(4).toString(), 'exec /bin/nope: No such file or directory');
+  assert.equal(await reap(pid), { exitCode: 1, signal: null });
+});
+
+test('EOF before the plan makes the helper exit 1 silently', async () => {
+  const { pid, syncFd } = spawn();
+  fs.closeSync(syncFd);
+  assert.equal(await reap(pid), { exitCode: 1, signal: null });
+});
+
+test('native errors become TsrunError with errno and syscall', () => {
+  try {
+    mkfifo('/nonexistent-dir-tsrun/fifo', 0o600);
+    assert.unreachable('mkfifo should fail');
+  } catch (e) {
+    assert.instance(e, TsrunError);
+    const err = e as TsrunError;
+    assert.is(err.details.errno, 2);
+    assert.is(err.details.syscall, 'mkfifo');
+    assert.is(err.message, 'mkfifo /nonexistent-dir-tsrun/fifo: No such file or directory');
+  }
+  try {
+    spawnInit({ initPath: '/nonexistent/tsrun-init', cloneFlags: 0, preserveFds: 0, cloneParent: false });
+    assert.unreachable('spawnInit should fail');
+  } catch (e) {
+    assert.instance(e, TsrunError);
+    assert.is((e as TsrunError).details.syscall, 'open');
+  }
+});
+
+test.after(() => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+if (process.getuid?.() !== 0) {
+  console.log('native.test: skipped (needs root)');
+} else {
+  test.run();
+}
