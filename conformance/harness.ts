@@ -25,6 +25,16 @@ export function check(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new CheckError(msg);
 }
 
+/** True while `pid` exists on the host and is not a zombie. */
+export function hostPidRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -32,7 +42,11 @@ export function sleepMs(ms: number): void {
 let seq = 0;
 
 function describe(r: RunResult): string {
-  const err = (r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' | ');
+  // Keep the informative lines: drop stack frames, Node's version footer, source excerpts.
+  const all = (r.stderr || r.error?.message || '').split('\n').map((l) => l.trim());
+  const useful = all.filter((l) => l && !/^at /.test(l) && !/^Node\.js v/.test(l) && !/^\^+$/.test(l));
+  const errLines = useful.filter((l) => /error/i.test(l));
+  const err = (errLines.length ? errLines.slice(0, 2) : useful.slice(-2)).join(' | ');
   return `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}${err ? `: ${err.slice(0, 300)}` : ''}`;
 }
 
