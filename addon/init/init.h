@@ -35,7 +35,8 @@ struct init_ctx {
   int sync_fd;      /* socket to the parent; -1 after OP_READY */
   int root_fd;      /* O_PATH dirfd of the bound rootfs; -1 before OP_BIND_ROOTFS */
   char *rootfs;     /* host path of the rootfs */
-  int devnull_fd;   /* O_PATH fd of a verified char 1:3, opened before pivot */
+  int devnull_fd;   /* O_PATH fd of a verified char 1:3 that can be bound */
+  int devnull_tree; /* detached clone of the host's /dev/null, or -1 */
   int fifo_fd;      /* exec fifo, O_RDWR */
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
   const struct op *cur; /* the op being executed, for error messages */

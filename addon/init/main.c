@@ -6,7 +6,7 @@
 
 #include "init.h"
 
-struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .fifo_fd = -1};
+struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .devnull_tree = -1, .fifo_fd = -1};
 
 typedef void (*op_fn)(const struct op *);
 

@@ -18,12 +18,16 @@ static bool is_null_device(int fd) {
 }
 
 /* Masking a file binds a /dev/null we verified ourselves, never a path the
- * container controls (CVE-2025-31133). The container's own /dev/null is
- * preferred (a mount in the new root, so it stays bindable after the old
- * root is detached); it is opened without following any symlink and must be
- * char 1:3. Otherwise the host's /dev/null is used. */
+ * container controls (CVE-2025-31133). Chosen before pivot:
+ * 1. the container's /dev/null, opened without following any symlink and
+ *    verified as char 1:3 (a mount in the new root, so still bindable after
+ *    the old root is detached);
+ * 2. otherwise the host's /dev/null, verified the same way and cloned with
+ *    open_tree(OPEN_TREE_CLONE): a plain fd into the old root could not be
+ *    bound once that root is detached (EINVAL). The clone is attached to the
+ *    first masked file, which then serves as the source for the others. */
 void open_devnull(void) {
-  if (ctx.devnull_fd >= 0) return;
+  if (ctx.devnull_fd >= 0 || ctx.devnull_tree >= 0) return;
   int fd = resolve("/dev/null", RESOLVE_NO_SYMLINKS);
   if (fd >= 0 && is_null_device(fd)) {
     ctx.devnull_fd = fd;
@@ -31,8 +35,28 @@ void open_devnull(void) {
   }
   if (fd >= 0) close(fd);
   fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0 && is_null_device(fd)) ctx.devnull_fd = fd;
-  else if (fd >= 0) close(fd);
+  if (fd < 0) return;
+  if (is_null_device(fd)) ctx.devnull_tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  close(fd);
+}
+
+/* Puts /dev/null over the file behind target_fd (path is for messages). */
+static void mask_file(int target_fd, const char *path) {
+  char target[64], src[64];
+  fd_path(target_fd, target, sizeof target);
+  if (ctx.devnull_fd >= 0) {
+    fd_path(ctx.devnull_fd, src, sizeof src);
+    if (mount(src, target, NULL, MS_BIND, NULL) < 0) die(errno, "mask path %s: bind /dev/null", path);
+    return;
+  }
+  if (ctx.devnull_tree < 0) die(ENODEV, "mask path %s: no verified /dev/null was found before pivot", path);
+  if (move_mount(ctx.devnull_tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    die(errno, "mask path %s: attach /dev/null", path);
+  close(ctx.devnull_tree);
+  ctx.devnull_tree = -1;
+  int fd = resolve(path, RESOLVE_NO_SYMLINKS);
+  if (fd < 0 || !is_null_device(fd)) die(fd < 0 ? errno : EXDEV, "mask path %s: reopen masked file", path);
+  ctx.devnull_fd = fd;
 }
 
 static void enter_rootfs(const char *what) {
@@ -77,14 +101,12 @@ void op_mask_path(const struct op *o) {
   if (fd < 0) return;
   struct stat st;
   if (fstat(fd, &st) < 0) die(errno, "mask path %s: fstat", path);
-  char target[64], src[64];
-  fd_path(fd, target, sizeof target);
   if (S_ISDIR(st.st_mode)) {
+    char target[64];
+    fd_path(fd, target, sizeof target);
     if (mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0) die(errno, "mask path %s: mount read-only tmpfs", path);
   } else {
-    if (ctx.devnull_fd < 0) die(ENODEV, "mask path %s: no verified /dev/null was found before pivot", path);
-    fd_path(ctx.devnull_fd, src, sizeof src);
-    if (mount(src, target, NULL, MS_BIND, NULL) < 0) die(errno, "mask path %s: bind /dev/null", path);
+    mask_file(fd, path);
   }
   close(fd);
 }

@@ -51,6 +51,11 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   req.clone_parent = o.Get("cloneParent").As<Napi::Boolean>().Value();
   if (!optional_string(o, "joinPidNs", &req.join_pid_ns)) return type_error(env, "spawnInit: joinPidNs must be a string");
   if (!optional_string(o, "joinTimeNs", &req.join_time_ns)) return type_error(env, "spawnInit: joinTimeNs must be a string");
+  if (!optional_string(o, "uidMap", &req.uid_map)) return type_error(env, "spawnInit: uidMap must be a string");
+  if (!optional_string(o, "gidMap", &req.gid_map)) return type_error(env, "spawnInit: gidMap must be a string");
+  Napi::Value deny = o.Get("setgroupsDeny");
+  if (!deny.IsUndefined() && !deny.IsBoolean()) return type_error(env, "spawnInit: setgroupsDeny must be a boolean");
+  req.setgroups_deny = deny.IsBoolean() && deny.As<Napi::Boolean>().Value();
 
   spawn_result res{};
   native_error err{};

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plan_wire.h"
@@ -90,6 +91,7 @@ struct child_args {
   int sock;          // child end of the socketpair (CLOEXEC)
   int target;        // fd number the helper expects (pre-formatted in argv[1])
   int preserve_fds;
+  bool userns;       // wait for the parent to write the id maps
   char *const *argv;
   char *const *envp;
 };
@@ -144,6 +146,21 @@ size_t put_uint(char *p, size_t off, size_t cap, unsigned v) {
   __builtin_unreachable();
 }
 
+// In a new user namespace our host credentials are unmapped, and execve
+// would drop every capability. Wait until the parent wrote the maps ('m') or
+// decided not to ('n'), then become uid/gid 0 of the namespace. Raw syscalls:
+// glibc's setresuid would try to signal the (absent) other Node threads.
+void become_userns_root(int sock) {
+  char c = 0;
+  ssize_t n;
+  do n = read(sock, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) syscall(SYS_exit_group, 1);  // parent gave up; it reports why
+  if (c != 'm') return;
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) child_fail(sock, errno, "setresgid 0 in user namespace");
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) child_fail(sock, errno, "setresuid 0 in user namespace");
+}
+
 [[noreturn]] __attribute__((noinline)) void child_main(const child_args *a) {
   // Node's handlers and its ignored SIGPIPE/SIGXFSZ must not reach the
   // container. The mask stays fully blocked until the helper's final exec.
@@ -164,6 +181,7 @@ size_t put_uint(char *p, size_t off, size_t cap, unsigned v) {
   } else if (fcntl(a->target, F_SETFD, 0) < 0) {
     child_fail(a->sock, errno, "fcntl sync socket");
   }
+  if (a->userns) become_userns_root(a->target);
   syscall(SYS_execveat, a->memfd, "", a->argv, a->envp, AT_EMPTY_PATH);
   child_fail(a->target, errno, "execveat tsrun-init");
 }
@@ -200,6 +218,28 @@ class NsJoin {
   int type_ = 0;
 };
 
+int write_proc(pid_t pid, const char *file, const std::string &data, native_error *err) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), file);
+  Fd fd(open(path, O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) return native_fail(err, errno, "open", "%s", path);
+  ssize_t n = write(fd.get(), data.data(), data.size());
+  if (n < 0) return native_fail(err, errno, "write", "%s", path);
+  if (static_cast<size_t>(n) != data.size()) return native_fail(err, EIO, "write", "%s: short write", path);
+  return 0;
+}
+
+// Writes the id maps of a new user namespace, then releases the child.
+int setup_userns(const spawn_request &req, pid_t pid, int sock, native_error *err) {
+  bool mapped = !req.uid_map.empty() || !req.gid_map.empty();
+  if (req.setgroups_deny && write_proc(pid, "setgroups", "deny", err) < 0) return -1;
+  if (!req.gid_map.empty() && write_proc(pid, "gid_map", req.gid_map, err) < 0) return -1;
+  if (!req.uid_map.empty() && write_proc(pid, "uid_map", req.uid_map, err) < 0) return -1;
+  char go = mapped ? 'm' : 'n';
+  if (write(sock, &go, 1) != 1) return native_fail(err, errno, "write", "sync socket (user namespace ready)");
+  return 0;
+}
+
 pid_t raw_clone(unsigned long flags) {
   // newsp = 0: fork-like, the child runs on a copy of this stack.
   return static_cast<pid_t>(syscall(SYS_clone, flags, 0, 0, 0, 0));
@@ -229,7 +269,8 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   char arg0[] = "tsrun-init";
   char *argv[] = {arg0, fdarg, nullptr};
   char *envp[] = {nullptr};
-  child_args args = {memfd.get(), child_end.get(), target, req.preserve_fds, argv, envp};
+  bool userns = (req.clone_flags & CLONE_NEWUSER) != 0;
+  child_args args = {memfd.get(), child_end.get(), target, req.preserve_fds, userns, argv, envp};
 
   NsJoin pidns, timens;
   if (!req.join_pid_ns.empty() && pidns.join(req.join_pid_ns, "pid_for_children", CLONE_NEWPID, err) < 0) return -1;
@@ -251,6 +292,12 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   if (pid < 0) return native_fail(err, clone_errno, "clone", "flags 0x%lx", req.clone_flags);
+  if (userns && setup_userns(req, pid, parent_end.get(), err) < 0) {
+    // The child never gets to run the helper; do not leave it behind.
+    kill(pid, SIGKILL);
+    if (!used_parent) while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+    return -1;
+  }
 
   out->pid = pid;
   out->sync_fd = parent_end.release();

@@ -14,6 +14,11 @@ struct spawn_request {
   std::string join_time_ns;  // "" = none
   int preserve_fds;          // fds 3 .. 3+n-1 are passed through
   bool clone_parent;         // ask for CLONE_PARENT (falls back if EINVAL)
+  // With CLONE_NEWUSER: /proc/<pid>/{uid,gid}_map contents ("" = none) and
+  // whether to write "deny" to /proc/<pid>/setgroups first.
+  std::string uid_map;
+  std::string gid_map;
+  bool setgroups_deny = false;
 };
 
 struct spawn_result {

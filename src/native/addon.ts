@@ -24,6 +24,16 @@ export interface SpawnInitRequest {
   preserveFds: number;
   /** Make the caller of Node the init's parent (falls back if Node is a pid-ns init). */
   cloneParent: boolean;
+  /**
+   * With CLONE_NEWUSER: contents for /proc/<pid>/uid_map and gid_map
+   * ("containerID hostID size" lines). The addon writes them before the child
+   * execs the helper, and the child then becomes uid/gid 0 of the namespace;
+   * without maps the helper runs unmapped and has no capabilities.
+   */
+  uidMap?: string;
+  gidMap?: string;
+  /** Write "deny" to /proc/<pid>/setgroups before gid_map. */
+  setgroupsDeny?: boolean;
 }
 
 export interface SpawnInitResult {

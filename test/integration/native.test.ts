@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { makeRootfs } from '../../src/bundle/busybox';
 import { encodePlan, frame } from '../../src/plan/wire';
 import { Msg, Op, PlanStep } from '../../src/plan/ops';
-import { cloneFlags, initHelperPath, mkfifo, spawnInit, waitPid } from '../../src/native/addon';
+import { cloneFlags, initHelperPath, mkfifo, spawnInit, SpawnInitRequest, waitPid } from '../../src/native/addon';
 import { TsrunError } from '../../src/errors';
 
 // <sys/mount.h>
@@ -202,6 +202,77 @@ test('a full plan runs as pid 1 with the planned mounts, identity and limits', a
   expect('umask', '0027');
   expect('env', 'bar');
   expect('fds', /^0 1 2 3\s*$/); // 3 is ls's own directory fd: nothing leaked
+});
+
+/** Runs a plan that ends in `sh -c script` (no fifo) and returns the exit status. */
+async function runScript(steps: PlanStep[], script: string, spawnOpts: Partial<SpawnInitRequest> = {}) {
+  const f = cloneFlags();
+  const res = spawnInit({
+    initPath: initHelperPath(),
+    cloneFlags: f.NEWNS | f.NEWPID | f.NEWUTS | f.NEWIPC,
+    preserveFds: 0,
+    cloneParent: false,
+    ...spawnOpts,
+  });
+  pids.add(res.pid);
+  let msg: Message | null;
+  try {
+    const exec: PlanStep = { op: Op.Exec, fields: ['/bin/sh', '0', '3', 'sh', '-c', script, 'PATH=/bin'] };
+    fs.writeSync(res.syncFd, frame(Msg.Plan, encodePlan([...steps, exec])));
+    msg = readMessage(res.syncFd);
+  } finally {
+    fs.closeSync(res.syncFd);
+  }
+  if (msg?.type === Msg.Error) assert.unreachable(`MSG_ERROR: ${msg.payload.subarray(4).toString()}`);
+  assert.is(msg, null); // exec closes the socket: EOF, no message
+  return reap(res.pid);
+}
+
+function scratchBundle(prefix: string): { rootfs: string; out: string; base: PlanStep[] } {
+  const rootfs = path.join(tempDir(prefix), 'rootfs');
+  makeRootfs(rootfs);
+  const out = tempDir(`${prefix}out-`);
+  fs.chmodSync(out, 0o777);
+  const base: PlanStep[] = [
+    { op: Op.RootPropagation, fields: [String(MS_SLAVE | MS_REC)] },
+    { op: Op.BindRootfs, fields: [rootfs] },
+    mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC),
+    mount(out, '/out', '', MS_BIND),
+  ];
+  return { rootfs, out, base };
+}
+
+test('without a /dev/null in the rootfs, files are masked with the host one', async () => {
+  const { rootfs, out, base } = scratchBundle('tsrun-native-mask-');
+  fs.writeFileSync(path.join(rootfs, 'etc/one'), 'one');
+  fs.writeFileSync(path.join(rootfs, 'etc/two'), 'two');
+  const steps: PlanStep[] = [
+    ...base,
+    { op: Op.PivotRoot, fields: [] },
+    { op: Op.MaskPath, fields: ['/etc/one'] },
+    { op: Op.MaskPath, fields: ['/etc/two'] },
+  ];
+  const status = await runScript(steps, 'echo "[$(cat /etc/one /etc/two)] $(stat -c %t:%T /etc/one /etc/two | tr "\\n" " ")" > /out/r');
+  assert.equal(status, { exitCode: 0, signal: null });
+  assert.is(fs.readFileSync(path.join(out, 'r'), 'utf8'), '[] 1:3 1:3 \n');
+});
+
+test('user namespace: the addon writes the maps, mknod falls back to a bind', async () => {
+  const { out, base } = scratchBundle('tsrun-native-userns-');
+  const f = cloneFlags();
+  const steps: PlanStep[] = [
+    ...base,
+    { op: Op.Mknod, fields: ['/dev/null', 'c', '1', '3', String(0o666), '0', '0', '/dev/null'] },
+    { op: Op.PivotRoot, fields: [] },
+  ];
+  const script = 'echo "$(id -u) $(stat -c %t:%T /dev/null) $(grep CapEff /proc/self/status | tr -d "\\t")" > /out/r; echo x > /dev/null';
+  const status = await runScript(steps, script, {
+    cloneFlags: f.NEWUSER | f.NEWNS | f.NEWPID,
+    uidMap: '0 0 65536',
+    gidMap: '0 0 65536',
+  });
+  assert.equal(status, { exitCode: 0, signal: null });
+  assert.match(fs.readFileSync(path.join(out, 'r'), 'utf8'), /^0 1:3 CapEff:(?!0{16})[0-9a-f]{16}\n$/);
 });
 
 test('a missing bind source fails with MSG_ERROR naming the path', async () => {
