@@ -17,7 +17,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError } from '../errors';
 import { configureLogger, getLogger, writeFd, type Level } from '../log/logger';
-import { SPEC_VERSION } from '../spec/default';
 import { parseArgv, UsageError, type ParseResult } from './argv';
 import type { CommandRun, Globals } from './types';
 import { COMMANDS, GLOBAL_FLAGS, type FlagDef } from './table';
@@ -30,6 +29,8 @@ export const VERSION = '0.1.0';
  * not pretend to be runc, so callers see an empty runc version.
  */
 export function versionText(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SPEC_VERSION } = require('../spec/default') as typeof import('../spec/default');
   return `tsrun version ${VERSION}\nspec: ${SPEC_VERSION}\n`;
 }
 

@@ -4,7 +4,6 @@
  * every container directory are 0700.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ERR_EXIST, ERR_NOT_EXIST, TsrunError, describeSystemError } from '../errors';
 import { STATE_FILE, containerDir, validateId } from './paths';
@@ -145,7 +144,8 @@ export function listContainers(root: string): StateRecord[] {
 /** The creator's user name (runc shows it in `list`), or the uid when it has none. */
 export function currentOwner(): string {
   try {
-    return os.userInfo().username;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('node:os') as typeof import('node:os')).userInfo().username;
   } catch {
     return String(typeof process.getuid === 'function' ? process.getuid() : '');
   }
