@@ -36,7 +36,9 @@ enum tsrun_msg {
 enum tsrun_op {
   /* setns(open(path), type) for an existing namespace (never pid: the addon
    * joins pid/time before clone). fields: path, type ("user","mnt","net",
-   * "ipc","uts","cgroup"). */
+   * "ipc","uts","cgroup","time"). "time" is accepted here because Node, being
+   * multi-threaded, cannot setns(time) (EUSERS): the helper's setns changes
+   * time_for_children and OP_EXEC's execve then enters it. */
   OP_SETNS = 1,
   /* mount(NULL, "/", NULL, flags, NULL). fields: flags. */
   OP_ROOT_PROPAGATION = 2,
@@ -49,7 +51,9 @@ enum tsrun_op {
    * (a bind of a non-directory needs a file). If flags has MS_BIND and other
    * flags (MS_RDONLY, MS_NOSUID, ...), the helper binds first and then
    * remounts with MS_REMOUNT|MS_BIND|flags. propagation_flags (0 = none) is
-   * applied with a separate mount(NULL, dest, NULL, propagation_flags). */
+   * applied with a separate mount(NULL, dest, NULL, propagation_flags).
+   * A bind source is a host path, opened O_PATH (must exist; resolve
+   * relative sources against the bundle in TS). Needs OP_BIND_ROOTFS first. */
   OP_MOUNT = 4,
   /* Create a device node. fields: dest, type ("c","b","p","u"), major, minor,
    * file_mode (permission bits, decimal), uid, gid, host_path.
@@ -66,7 +70,9 @@ enum tsrun_op {
    * fields: none. */
   OP_MOVE_ROOT = 8,
   /* After pivot. Directory -> read-only tmpfs over it; anything else -> bind
-   * of /dev/null (from an fd opened and verified as char 1:3 before pivot).
+   * of /dev/null (from an fd opened and verified as char 1:3 before pivot:
+   * the rootfs' /dev/null if it is a real 1:3 node by then, e.g. after
+   * OP_MKNOD, otherwise an open_tree clone of the host's).
    * Missing path: skipped. fields: path. */
   OP_MASK_PATH = 9,
   /* After pivot. Bind the path onto itself and remount read-only
@@ -98,14 +104,20 @@ enum tsrun_op {
    * fields: path */
   OP_CHDIR = 19,
   /* Send MSG_READY, then block on the fifo until `start` writes a byte.
-   * fields: none. */
+   * Needs OP_OPEN_FIFO earlier. After it the sync socket is closed and later
+   * failures go to fd 2 only. fields: none. */
   OP_READY = 20,
   /* The last op. Reset every signal to SIG_DFL, clear the mask, mark every fd
    * >= 3 + preserve_fds close-on-exec, execve(path, argv, envp).
-   * fields: path, preserve_fds, argc, argv[0..argc-1], envp... */
+   * fields: path, preserve_fds, argc, argv[0..argc-1], envp...
+   * If execve fails after OP_READY: "tsrun-init: exec <path>: <strerror>" on
+   * fd 2 and exit 127; without OP_READY: MSG_ERROR and exit 1. On success the
+   * socket closes (EOF) without a message. */
   OP_EXEC = 21,
   /* Load a compiled classic-BPF seccomp filter (struct sock_filter[]).
-   * fields: flags (SECCOMP_FILTER_FLAG_*), program bytes. */
+   * fields: flags (SECCOMP_FILTER_FLAG_*), program bytes. Put it last before
+   * OP_EXEC: the filter must allow rt_sigaction, rt_sigprocmask, close_range,
+   * fcntl and execve. NEW_LISTENER is refused (no channel for the fd). */
   OP_SECCOMP = 22,
 };
 

@@ -199,8 +199,11 @@ class NsJoin {
     saved_.reset(open(own, O_RDONLY | O_CLOEXEC));
     if (saved_.get() < 0) return native_fail(err, errno, "open", "%s", own);
     if (setns(target.get(), type) < 0) {
+      int e = errno;
       saved_.reset();
-      return native_fail(err, errno, "setns", "%s", path.c_str());
+      if (e == EUSERS)  // timens_install refuses multi-threaded callers
+        return native_fail(err, e, "setns", "%s (Node is multi-threaded; join it with OP_SETNS \"time\" instead)", path.c_str());
+      return native_fail(err, e, "setns", "%s", path.c_str());
     }
     type_ = type;
     return 0;
@@ -274,7 +277,9 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
 
   NsJoin pidns, timens;
   if (!req.join_pid_ns.empty() && pidns.join(req.join_pid_ns, "pid_for_children", CLONE_NEWPID, err) < 0) return -1;
-  // Note: the kernel refuses setns(time) in a multi-threaded process (EUSERS).
+  // The kernel refuses setns(time) in a multi-threaded process (EUSERS), so
+  // this only works if Node runs single-threaded; the plan's OP_SETNS "time"
+  // is the reliable way.
   if (!req.join_time_ns.empty() && timens.join(req.join_time_ns, "time_for_children", CLONE_NEWTIME, err) < 0) return -1;
 
   // No Node signal handler may run in the child before it resets them.
