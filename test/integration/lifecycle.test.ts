@@ -18,7 +18,9 @@ function initHelpers(): number {
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tsrun-init') n++;
+      // Zombies are exited processes waiting for their parent (the caller) to reap them.
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (stat.includes('(tsrun-init)') && !/\) Z /.test(stat)) n++;
     } catch {
       /* exited */
     }
@@ -60,7 +62,7 @@ test('create → created → start → running → stopped → delete', () => {
 
 test('a created container only runs its process after start', () => {
   const marker = 'started-marker';
-  const b = sb.bundle({ args: ['sh', '-c', `touch /tmp/${marker}`] });
+  const b = sb.bundle({ args: ['sh', '-c', `touch /tmp/${marker}`], edit: (c) => (c.root.readonly = false) });
   const id = sb.id();
   assert.is(sb.tsrun(['create', '--bundle', b, id]).status, 0);
   sleep(200);
