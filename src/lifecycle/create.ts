@@ -86,7 +86,6 @@ export function createContainer(opts: CreateOptions): Created {
         initPath: initHelperPath(),
         cloneFlags: plan.cloneFlags,
         joinPidNs: plan.joinPidNs,
-        joinTimeNs: plan.joinTimeNs,
         preserveFds: opts.preserveFds,
         cloneParent: opts.cloneParent,
       });

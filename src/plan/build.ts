@@ -39,13 +39,18 @@ const NS_CLONE_FLAG: Record<Namespace['type'], number> = {
   time: CLONE.NEWTIME,
 };
 
-/** setns(2) type names understood by the helper, in join order (user first, mount last). */
+/**
+ * setns(2) type names understood by the helper, in join order (user first,
+ * mount last). A time namespace is joined by the helper too: the kernel
+ * refuses that join from multi-threaded Node (EUSERS).
+ */
 const SETNS_ORDER: [Namespace['type'], string][] = [
   ['user', 'user'],
   ['ipc', 'ipc'],
   ['uts', 'uts'],
   ['network', 'net'],
   ['cgroup', 'cgroup'],
+  ['time', 'time'],
   ['mount', 'mnt'],
 ];
 
@@ -86,7 +91,6 @@ export interface PlanInput {
 export interface InitPlan {
   cloneFlags: number;
   joinPidNs?: string;
-  joinTimeNs?: string;
   steps: PlanStep[];
 }
 
@@ -99,15 +103,13 @@ export function buildPlan(input: PlanInput): InitPlan {
   if (!proc) throw new TsrunError('config.json has no "process" to run');
   const steps: PlanStep[] = [];
 
-  // Namespaces: new ones are clone flags; pid/time joins happen in the addon around clone.
+  // Namespaces: new ones are clone flags; a pid join happens in the addon around clone.
   let cloneFlags = 0;
   let joinPidNs: string | undefined;
-  let joinTimeNs: string | undefined;
   const joins = new Map<Namespace['type'], string>();
   for (const ns of linux.namespaces ?? []) {
     if (!ns.path) cloneFlags |= NS_CLONE_FLAG[ns.type];
     else if (ns.type === 'pid') joinPidNs = ns.path;
-    else if (ns.type === 'time') joinTimeNs = ns.path;
     else joins.set(ns.type, ns.path);
   }
   for (const [type, name] of SETNS_ORDER) {
@@ -182,7 +184,7 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
 
   if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
-  return { cloneFlags, joinPidNs, joinTimeNs, steps };
+  return { cloneFlags, joinPidNs, steps };
 }
 
 function identityStep(config: Spec): PlanStep {
