@@ -1,0 +1,57 @@
+/**
+ * Device cgroup rules: the spec's linux.resources.devices followed by
+ * runc's default allowed devices (those not overridden by a linux.devices
+ * entry with the same path). v1 writes them to devices.deny / devices.allow;
+ * v2 needs an eBPF program (BPF_CGROUP_DEVICE) – see bpf.ts.
+ */
+import type { Device, DeviceCgroup } from '../config/types';
+import { TsrunError } from '../errors';
+import type { DeviceRule } from './types';
+
+/** runc 1.1 specconv.AllowedDevices (checked against its devices.list). */
+export const DEFAULT_ALLOWED: { path?: string; rule: DeviceRule }[] = [
+  { rule: { allow: true, type: 'c', major: -1, minor: -1, access: 'm' } },
+  { rule: { allow: true, type: 'b', major: -1, minor: -1, access: 'm' } },
+  { path: '/dev/null', rule: { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' } },
+  { path: '/dev/random', rule: { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' } },
+  { path: '/dev/full', rule: { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' } },
+  { path: '/dev/tty', rule: { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' } },
+  { path: '/dev/zero', rule: { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' } },
+  { path: '/dev/urandom', rule: { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' } },
+  { rule: { allow: true, type: 'c', major: 136, minor: -1, access: 'rwm' } }, // /dev/pts/*
+  { rule: { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' } }, // /dev/ptmx
+  { rule: { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' } }, // /dev/net/tun
+];
+
+export function specRule(d: DeviceCgroup): DeviceRule {
+  const t = d.type ?? 'a';
+  if (t !== 'a' && t !== 'c' && t !== 'b') throw new TsrunError(`invalid device cgroup rule type ${JSON.stringify(t)} (want a, b or c)`);
+  const access = d.access ?? 'rwm';
+  if (!/^[rwm]*$/.test(access)) throw new TsrunError(`invalid device cgroup access ${JSON.stringify(access)}`);
+  return { allow: d.allow, type: t, major: d.major ?? -1, minor: d.minor ?? -1, access: access || 'rwm' };
+}
+
+/** The full ordered rule list for a container (undefined = no device cgroup rules at all). */
+export function deviceRules(specRules: DeviceCgroup[] | undefined, linuxDevices: Device[] | undefined): DeviceRule[] | undefined {
+  if (specRules === undefined) return undefined;
+  const paths = new Set((linuxDevices ?? []).map((d) => d.path));
+  const rules = specRules.map(specRule);
+  for (const d of DEFAULT_ALLOWED) if (!d.path || !paths.has(d.path)) rules.push({ ...d.rule });
+  return rules;
+}
+
+/** "c 1:3 rwm", "a" for type a (what devices.allow/deny take). */
+export function v1RuleString(r: DeviceRule): string {
+  if (r.type === 'a') return 'a';
+  const n = (x: number): string => (x < 0 ? '*' : String(x));
+  return `${r.type} ${n(r.major)}:${n(r.minor)} ${r.access}`;
+}
+
+/** Rules before the last "a" rule have no effect (it resets the whole list); drop them. */
+export function effectiveRules(rules: DeviceRule[]): DeviceRule[] {
+  let last = -1;
+  rules.forEach((r, i) => {
+    if (r.type === 'a') last = i;
+  });
+  return last < 0 ? rules : rules.slice(last);
+}

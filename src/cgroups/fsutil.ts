@@ -1,0 +1,124 @@
+/**
+ * cgroupfs file access. Every write names the controller and the path in
+ * its error (rootless / undelegated hosts). Writes open the file without
+ * O_CREAT (cgroupfs files are made by the kernel): a missing file is ENOENT
+ * on the real filesystem and on the fake trees of the unit tests alike.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsrunError } from '../errors';
+
+export interface TracedWrite {
+  path: string;
+  value: string;
+}
+let trace: TracedWrite[] | null = null;
+
+/** Runs fn and returns every cgroup file write it made, in order (tests). */
+export function traceWrites(fn: () => void): TracedWrite[] {
+  const saved = trace;
+  const mine: TracedWrite[] = [];
+  trace = mine;
+  try {
+    fn();
+  } finally {
+    trace = saved;
+  }
+  return mine;
+}
+
+function errnoText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string') return `${err.code}: ${err.message.replace(/^[A-Z]+: /, '').replace(/, [a-z]+ '.*'$/, '')}`;
+  return String(e);
+}
+
+/** Write `value` to `<dir>/<file>`; errors say which controller and path. */
+export function cgWrite(controller: string, dir: string, file: string, value: string): void {
+  const p = path.join(dir, file);
+  trace?.push({ path: p, value });
+  try {
+    const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+    try {
+      fs.writeSync(fd, value);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new CgroupWriteError(`cannot set ${controller} limit: write ${JSON.stringify(value)} to ${p}: ${errnoText(e)}`, err?.code, {
+      errno: err?.errno,
+      syscall: err?.syscall ?? 'write',
+      path: p,
+    });
+  }
+}
+
+/** The errno code of a cgWrite failure (ENOENT, EBUSY, EINVAL...), or undefined. */
+export function errCode(e: unknown): string | undefined {
+  if (e instanceof CgroupWriteError) return e.code;
+  return (e as NodeJS.ErrnoException)?.code;
+}
+
+/** A failed cgroup file write; `code` is the errno name. */
+export class CgroupWriteError extends TsrunError {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    details: TsrunError['details'],
+  ) {
+    super(message, details);
+  }
+}
+
+export function cgRead(dir: string, file: string): string {
+  return fs.readFileSync(path.join(dir, file), 'utf8');
+}
+
+/** The file's trimmed content, or undefined when it can't be read. */
+export function cgReadOpt(dir: string, file: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function cgExists(dir: string, file: string): boolean {
+  return fs.existsSync(path.join(dir, file));
+}
+
+/** Parses a cgroup uint64 ("max" → undefined); exact: bigint above 2^53. */
+export function parseU64(s: string | undefined): number | bigint | undefined {
+  if (s === undefined) return undefined;
+  const t = s.trim();
+  if (!/^\d+$/.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : BigInt(t);
+}
+
+/** `key value` lines (memory.stat, cpu.stat, memory.events ...). */
+export function parseFlatKeyed(text: string | undefined): Record<string, number | bigint> {
+  const out: Record<string, number | bigint> = {};
+  if (!text) return out;
+  for (const line of text.split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (!k || v === undefined) continue;
+    const n = parseU64(v);
+    if (n !== undefined) out[k] = n;
+  }
+  return out;
+}
+
+/** JSON.stringify that writes bigints as plain JSON numbers (uint64 values). */
+export function stringifyU64(value: unknown): string {
+  const marks: string[] = [];
+  const s = JSON.stringify(value, (_k, v) => {
+    if (typeof v === 'bigint') {
+      marks.push(v.toString());
+      return `\u0000U64:${marks.length - 1}\u0000`;
+    }
+    return v;
+  });
+  return s.replace(/"\\u0000U64:(\d+)\\u0000"/g, (_, i: string) => marks[Number(i)]);
+}

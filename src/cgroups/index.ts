@@ -1,0 +1,17 @@
+/**
+ * tsrun's cgroup library (v1, v2 and hybrid hosts; cgroupfs driver).
+ *
+ *   create:  const cg = prepareCgroup({ id, cgroupsPath, resources, devices, systemd, manager, rootless });
+ *            rec.cgroup = cg.record; ...clone init...; cg.addProcess(initPid); (on any failure: cg.destroy())
+ *   delete:  openCgroup(rec.cgroup).destroy()      (after the processes are dead: killAll(9) first)
+ *   kill:    openCgroup(rec.cgroup).killAll(sig)   (no own pid namespace / --all)
+ *   state:   openCgroup(rec.cgroup).isFrozen() → status "paused"
+ */
+export { prepareCgroup, openCgroup, neededControllers, type CgroupHandle, type OpenCgroup } from './manager';
+export type { CgroupRecord, CgroupSpec, CgroupMode, Stats, DeviceRule, BlockIO, Network } from './types';
+export { detectLayout, hostLayout, layoutFromTree, type Layout } from './layout';
+export { resolvePaths, cleanPath } from './paths';
+export { deviceRules, DEFAULT_ALLOWED } from './devices';
+export { sharesToWeight, blkioWeightToIoWeight, memorySwapToV2 } from './convert';
+export { ERR_NO_SYSTEMD } from './systemd';
+export { stringifyU64, traceWrites } from './fsutil';

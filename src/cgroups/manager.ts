@@ -1,0 +1,433 @@
+/**
+ * The cgroupfs driver: creates the container's cgroups, writes resources,
+ * joins processes, freezes, reports stats and removes what it created.
+ *
+ * Where each resource goes:
+ *   v1     - each controller's own hierarchy;
+ *   v2     - the unified directory (all available controllers enabled down the path, as runc);
+ *   hybrid - v1 hierarchies; a controller that is not mounted on v1 but is
+ *            available on the cgroup2 hierarchy (this host: hugetlb) is enabled
+ *            there and written with v2 semantics; `unified` keys go to the
+ *            cgroup2 directory when their controller is available there.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LinuxResources } from '../config/types';
+import { TsrunError, describeSystemError } from '../errors';
+import { sleepSync } from '../state/proc';
+import type { SetCtx } from './ctx';
+import { deviceRules } from './devices';
+import * as freezer from './freezer';
+import { cgReadOpt, cgWrite } from './fsutil';
+import { hostLayout, type Layout } from './layout';
+import { resolvePaths } from './paths';
+import { collectStats } from './stats';
+import { systemdDriver } from './systemd';
+import type { BlockIO, CgroupRecord, CgroupSpec, DeviceRule, Network, Stats } from './types';
+import * as v1blkio from './v1/blkio';
+import * as v1cpu from './v1/cpu';
+import * as v1cpuset from './v1/cpuset';
+import * as v1devices from './v1/devices';
+import * as v1hugetlb from './v1/hugetlb';
+import * as v1memory from './v1/memory';
+import * as v1net from './v1/net';
+import * as pids from './v1/pids';
+import * as rdma from './v1/rdma';
+import * as v2cpu from './v2/cpu';
+import * as v2cpuset from './v2/cpuset';
+import * as v2hugetlb from './v2/hugetlb';
+import * as v2io from './v2/io';
+import * as v2memory from './v2/memory';
+import * as unified from './v2/unified';
+
+export interface CgroupHandle {
+  readonly record: CgroupRecord;
+  /** Settings accepted but not enforceable here (the caller logs them at warn level). */
+  readonly warnings: string[];
+  /** Writes pid to cgroup.procs of every hierarchy (v1) / the unified directory (v2). */
+  addProcess(pid: number): void;
+  /** Removes the directories this container created (deepest first), retrying while processes drain. */
+  destroy(): void;
+}
+
+export interface OpenCgroup extends CgroupHandle {
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  /** Host pids in the container's cgroup and its sub-cgroups, sorted. */
+  pids(): number[];
+  stats(): Stats;
+  update(r: LinuxResources): void;
+  /** Signals every process (SIGKILL on v2: cgroup.kill); freezes around it so nothing forks meanwhile. */
+  killAll(signal: number): void;
+  /** memory OOM kill counter (v1 memory.oom_control oom_kill / v2 memory.events oom_kill), if available. */
+  oomKillCount(): number | undefined;
+}
+
+/** v1 controller → cgroup2 controller name. */
+const V2_NAME: Record<string, string> = { memory: 'memory', cpu: 'cpu', cpuset: 'cpuset', pids: 'pids', blkio: 'io', hugetlb: 'hugetlb', rdma: 'rdma' };
+
+/** Which v1 controllers a resources object needs to write to. */
+export function neededControllers(r: LinuxResources | undefined, rules: DeviceRule[] | undefined): string[] {
+  const out: string[] = [];
+  if (!r) return out;
+  if (v1memory.isSet(r.memory)) out.push('memory');
+  if (v1cpu.isSet(r.cpu)) out.push('cpu');
+  if (v1cpuset.isSet(r.cpu)) out.push('cpuset');
+  if (pids.isSet(r.pids)) out.push('pids');
+  if (v1blkio.isSet(r.blockIO as BlockIO | undefined)) out.push('blkio');
+  if (v1hugetlb.isSet(r.hugepageLimits)) out.push('hugetlb');
+  if (v1net.clsSet(r.network as Network | undefined)) out.push('net_cls');
+  if (v1net.prioSet(r.network as Network | undefined)) out.push('net_prio');
+  if (rdma.isSet(r.rdma)) out.push('rdma');
+  if (rules && rules.length) out.push('devices');
+  return out;
+}
+
+function available(dir: string): Set<string> {
+  return new Set((cgReadOpt(dir, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean));
+}
+
+/** mkdir -p, recording each directory actually created. Fake trees get the parent's file names (as the kernel would). */
+function mkdirTracked(dir: string, created: string[], fake: boolean, controller: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // raced with someone else: not ours
+      throw describeSystemError(`cannot create cgroup for ${controller || 'cgroup2'} at ${d}`, e);
+    }
+    created.push(d);
+    if (fake) {
+      const parent = path.dirname(d);
+      for (const e of fs.readdirSync(parent, { withFileTypes: true })) {
+        if (!e.isFile() || e.name === 'cgroup.sane_behavior' || e.name === 'release_agent') continue;
+        const content = e.name === 'cgroup.controllers' ? (cgReadOpt(parent, 'cgroup.subtree_control') ?? '') : e.name.startsWith('cpuset.') ? '' : fs.readFileSync(path.join(parent, e.name), 'utf8');
+        fs.writeFileSync(path.join(d, e.name), e.name === 'cgroup.procs' || e.name === 'tasks' || e.name === 'cgroup.subtree_control' ? '' : content);
+      }
+    }
+  }
+}
+
+/** Enables `ctrls` (all available when undefined) in subtree_control from the hierarchy root down to dir's parent. */
+function enableControllers(mountPoint: string, dir: string, ctrls: string[] | undefined): void {
+  const rel = path.relative(mountPoint, dir);
+  if (!rel || rel.startsWith('..')) return;
+  const want = ctrls ?? [...available(mountPoint)];
+  if (want.length === 0) return;
+  let cur = mountPoint;
+  for (const part of rel.split('/')) {
+    const line = want.map((c) => `+${c}`).join(' ');
+    try {
+      cgWrite('cgroup2', cur, 'cgroup.subtree_control', line);
+    } catch {
+      // One by one: some may not be delegatable; the resource write reports the real problem.
+      for (const c of want) {
+        try {
+          cgWrite(c, cur, 'cgroup.subtree_control', `+${c}`);
+        } catch {
+          /* reported later */
+        }
+      }
+    }
+    cur = path.join(cur, part);
+  }
+}
+
+function uniqueDirs(paths: Record<string, string>): [string, string][] {
+  const seen = new Map<string, string>();
+  for (const [k, d] of Object.entries(paths)) if (!seen.has(d)) seen.set(d, k);
+  return [...seen.entries()].map(([d, k]) => [k, d]);
+}
+
+/** Writes resources to the record's directories; shared by create and update. */
+function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[] | undefined, ctx: SetCtx): void {
+  const u = rec.paths[''];
+  const blk = r.blockIO as BlockIO | undefined;
+  const net = r.network as Network | undefined;
+  if (rec.mode === 'v2') {
+    if (!u) throw new TsrunError('cgroup v2 record has no unified path');
+    const cpu = r.cpu;
+    v2cpuset.set(u, cpu);
+    v2cpu.set(u, cpu, ctx);
+    v2memory.set(u, r.memory, ctx);
+    pids.set(u, r.pids);
+    v2io.set(u, blk, ctx);
+    v2hugetlb.set(u, r.hugepageLimits);
+    rdma.set(u, r.rdma);
+    if (net?.classID || net?.priorities?.length) ctx.warn('network.classID / network.priorities ignored: cgroup v2 has no net_cls / net_prio (use eBPF)');
+    if (rules) ctx.warn('device cgroup rules NOT enforced: cgroup v2 needs a BPF_CGROUP_DEVICE program and the eBPF loader is not implemented yet');
+    unified.set(u, r.unified, (c) => available(u).has(c));
+    return;
+  }
+  const needed = neededControllers(r, rules);
+  const fb = new Set(rec.v2Fallback ?? []);
+  const dirOf = (c: string): string | undefined => rec.paths[c];
+  for (const c of needed) {
+    if (!dirOf(c) && !(fb.has(c) && u)) throw new TsrunError(`cannot set ${c} limit: the ${c} controller is not mounted (cgroup v1)${rec.mode === 'hybrid' ? ' nor available on the cgroup2 hierarchy' : ''}`);
+  }
+  const v2 = (c: string): string | undefined => (!dirOf(c) && fb.has(c) ? u : undefined);
+  const cpuDir = dirOf('cpu');
+  const cpusetDir = dirOf('cpuset');
+  if (needed.includes('cpuset')) cpusetDir ? v1cpuset.set(cpusetDir, r.cpu, ctx) : v2cpuset.set(v2('cpuset')!, r.cpu);
+  if (needed.includes('cpu')) cpuDir ? v1cpu.set(cpuDir, r.cpu, ctx) : v2cpu.set(v2('cpu')!, r.cpu, ctx);
+  if (needed.includes('memory')) dirOf('memory') ? v1memory.set(dirOf('memory')!, r.memory, ctx) : v2memory.set(v2('memory')!, r.memory, ctx);
+  if (needed.includes('pids')) pids.set((dirOf('pids') ?? v2('pids'))!, r.pids);
+  if (needed.includes('blkio')) dirOf('blkio') ? v1blkio.set(dirOf('blkio')!, blk, ctx) : v2io.set(v2('blkio')!, blk, ctx);
+  if (needed.includes('hugetlb')) dirOf('hugetlb') ? v1hugetlb.set(dirOf('hugetlb')!, r.hugepageLimits) : v2hugetlb.set(v2('hugetlb')!, r.hugepageLimits);
+  if (needed.includes('net_cls')) v1net.setCls(dirOf('net_cls')!, net);
+  if (needed.includes('net_prio')) v1net.setPrio(dirOf('net_prio')!, net);
+  if (needed.includes('rdma')) rdma.set((dirOf('rdma') ?? v2('rdma'))!, r.rdma);
+  if (needed.includes('devices')) v1devices.set(dirOf('devices')!, rules);
+  if (r.unified && Object.keys(r.unified).length) {
+    if (rec.mode === 'v1' || !u) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
+    unified.set(u, r.unified, (c) => available(u).has(c));
+  }
+}
+
+function rmdirRetry(dir: string, attempts: number): void {
+  for (let i = 0, delay = 10; ; i++, delay = Math.min(delay * 2, 200)) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (i + 1 >= attempts || (code !== 'EBUSY' && code !== 'ENOTEMPTY')) throw describeSystemError(`remove cgroup ${dir}`, e);
+      sleepSync(delay);
+    }
+  }
+}
+
+/** Sub-cgroups first (a container may have made its own), then dir itself. Fake trees: their plain files too. */
+function removeTree(dir: string, fake: boolean, attempts: number): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw describeSystemError(`read cgroup ${dir}`, e);
+  }
+  for (const e of entries) {
+    if (e.isDirectory()) removeTree(path.join(dir, e.name), fake, attempts);
+    else if (fake) fs.rmSync(path.join(dir, e.name), { force: true });
+  }
+  rmdirRetry(dir, attempts);
+}
+
+class Cgroup implements OpenCgroup {
+  readonly warnings: string[] = [];
+  constructor(readonly record: CgroupRecord, private readonly fake = false) {}
+
+  private ctx(update: boolean): SetCtx {
+    return { update, warn: (m) => this.warnings.push(m) };
+  }
+
+  addProcess(pid: number): void {
+    for (const [k, d] of uniqueDirs(this.record.paths)) cgWrite(k || 'cgroup2', d, 'cgroup.procs', String(pid));
+  }
+
+  destroy(): void {
+    const created = [...this.record.created].reverse();
+    const leaves = new Set(Object.values(this.record.paths));
+    let firstError: unknown;
+    for (const d of created) {
+      try {
+        if (leaves.has(d)) removeTree(d, this.fake, 12);
+        else {
+          if (this.fake) for (const f of fs.readdirSync(d, { withFileTypes: true })) if (f.isFile()) fs.rmSync(path.join(d, f.name));
+          rmdirRetry(d, 1); // a shared parent still in use by another container stays
+        }
+      } catch (e) {
+        if (leaves.has(d) && firstError === undefined) firstError = e;
+      }
+    }
+    if (firstError) throw firstError;
+  }
+
+  private freezerDir(): { kind: freezer.FreezerKind; dir: string } | undefined {
+    if (this.record.paths.freezer) return { kind: 'v1', dir: this.record.paths.freezer };
+    if (this.record.paths[''] && (this.record.mode === 'v2' || this.record.mode === 'hybrid')) return { kind: 'v2', dir: this.record.paths[''] };
+    return undefined;
+  }
+
+  freeze(): void {
+    const f = this.freezerDir();
+    if (!f) throw new TsrunError('cannot pause: no freezer (v1 freezer controller not mounted, no cgroup2 cgroup.freeze)');
+    freezer.freeze(f.kind, f.dir);
+  }
+
+  thaw(): void {
+    const f = this.freezerDir();
+    if (!f) throw new TsrunError('cannot resume: no freezer (v1 freezer controller not mounted, no cgroup2 cgroup.freeze)');
+    freezer.thaw(f.kind, f.dir);
+  }
+
+  isFrozen(): boolean {
+    const f = this.freezerDir();
+    return !!f && freezer.isFrozen(f.kind, f.dir);
+  }
+
+  /** The directory whose cgroup.procs lists the container's processes. */
+  private procsDir(): string | undefined {
+    const p = this.record.paths;
+    if (this.record.mode === 'v2') return p[''];
+    return p.pids ?? p.freezer ?? p.devices ?? p.memory ?? p.cpu ?? p['name=systemd'] ?? Object.values(p)[0];
+  }
+
+  pids(): number[] {
+    const dir = this.procsDir();
+    if (!dir) return [];
+    const out = new Set<number>();
+    const walk = (d: string): void => {
+      for (const l of (cgReadOpt(d, 'cgroup.procs') ?? '').split('\n')) if (l.trim()) out.add(Number(l));
+      let entries: fs.Dirent[] = [];
+      try {
+        entries = fs.readdirSync(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name));
+    };
+    walk(dir);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  stats(): Stats {
+    return collectStats(this.record);
+  }
+
+  update(r: LinuxResources): void {
+    if (this.record.mode === 'disabled') throw new TsrunError('cannot update resources: the container has no cgroup (cgroup manager disabled)');
+    // Device rules are not updated (runc neither): re-applying them on v1 would open a deny-all window.
+    applyResources(this.record, { ...r, devices: undefined }, undefined, this.ctx(true));
+  }
+
+  killAll(signal: number): void {
+    const u = this.record.paths[''];
+    if (signal === 9 && this.record.mode === 'v2' && u && fs.existsSync(path.join(u, 'cgroup.kill'))) {
+      cgWrite('cgroup2', u, 'cgroup.kill', '1');
+      return;
+    }
+    let frozen = false;
+    try {
+      this.freeze();
+      frozen = true;
+    } catch {
+      /* no freezer: signal anyway */
+    }
+    try {
+      for (const pid of this.pids()) {
+        try {
+          process.kill(pid, signal);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+        }
+      }
+    } finally {
+      if (frozen) this.thaw();
+    }
+  }
+
+  oomKillCount(): number | undefined {
+    const p = this.record.paths;
+    const text = p.memory ? cgReadOpt(p.memory, 'memory.oom_control') : p[''] ? cgReadOpt(p[''], 'memory.events') : undefined;
+    const m = /^oom_kill (\d+)$/m.exec(text ?? '');
+    return m ? Number(m[1]) : undefined;
+  }
+}
+
+const DISABLED: CgroupRecord = { version: 1, mode: 'disabled', paths: {}, created: [] };
+
+/**
+ * Creates (or joins) the container's cgroups and writes its resources.
+ * Throws TsrunError; on failure removes what it created.
+ */
+export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
+  if (spec.manager === 'disabled') return new Cgroup({ ...DISABLED, paths: {}, created: [] });
+  if (spec.systemd || spec.manager === 'systemd') systemdDriver(spec.cgroupsPath);
+  const layout = hostLayout(fsRoot);
+  return createIn(layout, spec);
+}
+
+function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
+  const r = spec.resources ?? {};
+  const rules = deviceRules(r.devices, spec.devices);
+  unified.validateKeys(r.unified);
+  if (layout.mode === 'v1' && r.unified && Object.keys(r.unified).length) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
+  const paths = resolvePaths(layout, spec.cgroupsPath, spec.id);
+  const needed = layout.mode === 'v2' ? [] : neededControllers(r, rules);
+  // Hybrid: controllers missing on v1 but offered by the cgroup2 hierarchy.
+  const fallback: string[] = [];
+  const v2Enable: string[] = [];
+  if (layout.mode === 'hybrid' && layout.unified) {
+    const avail = available(layout.unified.mountPoint);
+    for (const c of needed) {
+      if (paths[c]) continue;
+      const n = V2_NAME[c];
+      if (n && avail.has(n)) {
+        fallback.push(c);
+        if (!v2Enable.includes(n)) v2Enable.push(n);
+      }
+    }
+    for (const k of Object.keys(r.unified ?? {})) {
+      const c = unified.keyController(k);
+      if (!c) continue;
+      if (!avail.has(c)) throw new TsrunError(`cannot set unified resource ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: it is on a v1 hierarchy or not enabled)`);
+      if (!v2Enable.includes(c)) v2Enable.push(c);
+    }
+  }
+  const rec: CgroupRecord = { version: 1, mode: layout.mode, paths: {}, created: [] };
+  if (layout.fake) rec.fake = true;
+  if (fallback.length) rec.v2Fallback = fallback;
+  if (v2Enable.length) rec.v2Controllers = v2Enable;
+  const cg = new Cgroup(rec, layout.fake);
+  try {
+    for (const h of layout.v1) {
+      const key = h.controllers[0];
+      const dir = paths[key];
+      const limited = h.controllers.some((c) => needed.includes(c));
+      try {
+        mkdirTracked(dir, rec.created, layout.fake, h.controllers.join(','));
+        if (h.controllers.includes('cpuset')) v1cpuset.ensureParents(h.mountPoint, dir);
+      } catch (e) {
+        const code = (e as TsrunError).details?.errno;
+        if (spec.rootless && !limited && code !== undefined) {
+          cg.warnings.push(`rootless: skipping cgroup ${h.controllers.join(',')} (${(e as Error).message})`);
+          continue;
+        }
+        throw e;
+      }
+      for (const c of h.controllers) rec.paths[c] = dir;
+    }
+    if (layout.unified && paths['']) {
+      const dir = paths[''];
+      try {
+        mkdirTracked(dir, rec.created, layout.fake, '');
+        enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable);
+        rec.paths[''] = dir;
+      } catch (e) {
+        // Hybrid: joining the (controller-less) unified hierarchy is a courtesy unless something has to be written there.
+        if (layout.mode === 'v2' || v2Enable.length) throw e;
+        cg.warnings.push(`not joining the cgroup2 hierarchy: ${(e as Error).message}`);
+      }
+    }
+    applyResources(rec, r, rules, { update: false, warn: (m) => cg.warnings.push(m) });
+  } catch (e) {
+    try {
+      cg.destroy();
+    } catch {
+      /* best effort; the original error matters */
+    }
+    throw e;
+  }
+  return cg;
+}
+
+/** Re-opens a container's cgroups from its state record (pause, resume, update, events, ps, kill, delete). */
+export function openCgroup(record: CgroupRecord | undefined): OpenCgroup {
+  if (!record || typeof record !== 'object' || record.version !== 1) return new Cgroup({ ...DISABLED, paths: {}, created: [] });
+  return new Cgroup(record, record.fake === true);
+}
