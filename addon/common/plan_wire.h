@@ -31,6 +31,14 @@ enum tsrun_msg {
   MSG_PLAN = 1,
   MSG_READY = 2,
   MSG_ERROR = 3,
+  /* Hooks (ops 50-59). Helper -> parent, empty: OP_RUNTIME_HOOKS reached; the
+   * namespaces exist and the mounts are done, pivot_root has not happened.
+   * The parent runs the prestart and createRuntime hooks in the runtime
+   * namespace (state "creating", the init's host pid), then answers: */
+  MSG_HOOKS = 4,
+  /* Parent -> helper, empty: the runtime hooks succeeded, go on. When one
+   * fails the parent SIGKILLs the helper instead (EOF = exit quietly). */
+  MSG_HOOKS_DONE = 5,
 };
 
 enum tsrun_op {
@@ -112,13 +120,101 @@ enum tsrun_op {
    * fields: path, preserve_fds, argc, argv[0..argc-1], envp...
    * If execve fails after OP_READY: "tsrun-init: exec <path>: <strerror>" on
    * fd 2 and exit 127; without OP_READY: MSG_ERROR and exit 1. On success the
-   * socket closes (EOF) without a message. */
+   * socket closes (EOF) without a message. `exec` plans have no OP_READY:
+   * OP_SETNS (user first, mnt last; setns(mnt) already moves root and cwd
+   * to the container's root) ..., OP_CHDIR, OP_IDENTITY, OP_EXEC, and the
+   * parent treats EOF as success. */
   OP_EXEC = 21,
   /* Load a compiled classic-BPF seccomp filter (struct sock_filter[]).
    * fields: flags (SECCOMP_FILTER_FLAG_*), program bytes. Put it last before
    * OP_EXEC: the filter must allow rt_sigaction, rt_sigprocmask, close_range,
    * fcntl and execve. NEW_LISTENER is refused (no channel for the fd). */
   OP_SECCOMP = 22,
+  /* Terminals (process.terminal). The helper itself connect()s to the
+   * console socket (AF_UNIX SOCK_STREAM, a filesystem path) while the host
+   * path is still visible: put it first in the plan, before any setns or
+   * mount op. fields: socket path (< 108 bytes). */
+  OP_CONSOLE_CONNECT = 40,
+  /* After pivot_root (create) or setns(mnt) (exec): open the container's
+   * /dev/pts/ptmx (else /dev/ptmx; must be on devpts), unlock it, open the
+   * slave with TIOCGPTPEER, TIOCSWINSZ when rows/cols are not both 0, and if
+   * mount_console is "1" bind the slave (from its fd, via open_tree) onto
+   * /dev/console (created as an empty file when missing). Then ONE sendmsg
+   * on the console socket: payload = the pty name ("/dev/pts/N"), exactly
+   * one SCM_RIGHTS cmsg carrying exactly the master (runc's protocol), close
+   * the socket and the master, setsid, TIOCSCTTY, and dup the slave onto
+   * fds 0, 1, 2. Needs OP_CONSOLE_CONNECT earlier.
+   * fields: rows, cols, mount_console ("0"/"1"). */
+  OP_CONSOLE_SETUP = 41,
+};
+
+/* 50-59: hooks and mount_setattr(2) (addon/init/hooks.c, mountattr.c). */
+enum tsrun_op_hooks {
+  /* Pause for the runtime-namespace hooks: send MSG_HOOKS, block until
+   * MSG_HOOKS_DONE (EOF: exit(1) silently). After mounts and devices, before
+   * the createContainer OP_HOOKs and pivot_root. fields: none. */
+  OP_RUNTIME_HOOKS = 50,
+  /* fork + execve one hook in the helper's current namespaces and identity
+   * (createContainer: before pivot_root, so path resolves in the runtime's
+   * mount tree; startContainer: after OP_READY, path resolved in the
+   * container). stdin = state_prefix + getpid() in decimal + state_suffix
+   * (the pid as the container sees it); stdout+stderr are captured and their
+   * tail ends up in the error. Signals reset and unblocked, fds >= 3 closed.
+   * timeout: seconds, 0 = none; on expiry SIGKILL and ETIMEDOUT. A non-zero
+   * exit is MSG_ERROR (ECANCELED) before OP_READY, and after it a line on
+   * fd 2 and on the status fifo (OP_OPEN_STATUS_FIFO), then exit(1).
+   * fields: stage, path, timeout, state_prefix, state_suffix, argc,
+   * argv[0..argc-1] (argc 0: argv = {path}), envp... (exactly these). */
+  OP_HOOK = 51,
+  /* Open the status fifo O_RDWR|O_CLOEXEC while the host path is visible.
+   * `start` reads it until EOF: the fd closes at the final execve (success)
+   * or at exit; a failure after OP_READY writes its one-line message there
+   * first. fields: host path. */
+  OP_OPEN_STATUS_FIFO = 52,
+  /* mount_setattr(resolve(dest), AT_EMPTY_PATH [|AT_RECURSIVE]) with
+   * MOUNT_ATTR_* bits: the recursive r* options. After the OP_MOUNT of dest.
+   * fields: dest, attr_set, attr_clr, propagation, recursive ("0"/"1"). */
+  OP_MOUNT_SETATTR = 53,
+  /* idmap/ridmap bind mount: a user namespace with uid_map/gid_map is made
+   * (a child cloned with CLONE_NEWUSER, maps written, ns fd kept), source is
+   * cloned with open_tree(OPEN_TREE_CLONE [|AT_RECURSIVE if tree]), gets
+   * MOUNT_ATTR_IDMAP (AT_RECURSIVE if idmap_recursive) and then
+   * attr_set/attr_clr (over the whole tree), and is move_mount()ed onto dest.
+   * fields: source, dest, kind ("dir"/"file"), tree ("0"/"1"),
+   * idmap_recursive ("0"/"1"), uid_map, gid_map, attr_set, attr_clr. */
+  OP_MOUNT_IDMAP = 54,
+};
+
+/* 60-79: the rest of the process and linux fields (addon/init/extras.c). */
+enum tsrun_op_extras {
+  /* unshare(CLONE_NEWTIME), then write each line of offsets (possibly empty)
+   * to /proc/self/timens_offsets: "monotonic|boottime <secs> <nanosecs>".
+   * Only time_for_children changes; OP_EXEC's execve enters the namespace.
+   * The builder leaves CLONE_NEWTIME out of the clone flags (a cloned child
+   * is already inside, and offsets are frozen once a process is). Put it
+   * right after the OP_SETNS joins (a joined user ns then owns it).
+   * fields: offsets */
+  OP_TIMENS = 60,
+  /* personality(persona). fields: persona (decimal: PER_LINUX, PER_LINUX32) */
+  OP_PERSONALITY = 61,
+  /* sched_setattr(0, attr, 0). fields: policy, flags, nice, priority,
+   * runtime, deadline, period (decimal; nice signed). Before OP_IDENTITY
+   * (raising the priority needs CAP_SYS_NICE). */
+  OP_SCHEDULER = 62,
+  /* ioprio_set(IOPRIO_WHO_PROCESS, 0, value). fields: value
+   * (class << 13 | level). Before OP_IDENTITY. */
+  OP_IOPRIO = 63,
+  /* set_mempolicy(mode, nodemask, maxnode). fields: mode (MPOL_* | MPOL_F_*,
+   * decimal), nodes ("0-3,7"; empty = NULL mask). */
+  OP_MEMPOLICY = 64,
+  /* sched_setaffinity(0, cpus). fields: cpus ("0-3,7"). For an exec'd
+   * process's execCPUAffinity (the spec exempts the container's init). */
+  OP_CPU_AFFINITY = 65,
+  /* Label for the next execve: apparmor writes "exec <label>" to
+   * /proc/self/attr/apparmor/exec (else attr/exec); selinux writes <label>
+   * to /proc/self/attr/exec. After pivot (the container's /proc), before
+   * OP_IDENTITY. fields: lsm ("apparmor"|"selinux"), label */
+  OP_LSM_EXEC_LABEL = 66,
 };
 
 #endif

@@ -7,13 +7,19 @@
 #include "init.h"
 
 static const char *const names[] = {
+    [OP_RUNTIME_HOOKS] = "runtime hooks", [OP_HOOK] = "hook", [OP_OPEN_STATUS_FIFO] = "open status fifo",
+    [OP_MOUNT_SETATTR] = "mount_setattr", [OP_MOUNT_IDMAP] = "idmap mount",
+    [OP_TIMENS] = "time namespace", [OP_PERSONALITY] = "personality", [OP_SCHEDULER] = "scheduler",
+    [OP_IOPRIO] = "io priority", [OP_MEMPOLICY] = "memory policy", [OP_CPU_AFFINITY] = "cpu affinity",
+    [OP_LSM_EXEC_LABEL] = "exec label",
     [OP_SETNS] = "setns", [OP_ROOT_PROPAGATION] = "root propagation", [OP_BIND_ROOTFS] = "bind rootfs",
     [OP_MOUNT] = "mount", [OP_MKNOD] = "mknod", [OP_SYMLINK] = "symlink", [OP_PIVOT_ROOT] = "pivot_root",
     [OP_MOVE_ROOT] = "move root", [OP_MASK_PATH] = "mask path", [OP_READONLY_PATH] = "readonly path",
     [OP_ROOT_READONLY] = "readonly root", [OP_HOSTNAME] = "hostname", [OP_DOMAINNAME] = "domainname",
     [OP_SYSCTL] = "sysctl", [OP_RLIMIT] = "rlimit", [OP_OOM_SCORE_ADJ] = "oom_score_adj",
     [OP_OPEN_FIFO] = "open exec fifo", [OP_IDENTITY] = "identity", [OP_CHDIR] = "chdir", [OP_READY] = "ready",
-    [OP_EXEC] = "exec", [OP_SECCOMP] = "seccomp",
+    [OP_EXEC] = "exec", [OP_SECCOMP] = "seccomp", [OP_CONSOLE_CONNECT] = "console connect",
+    [OP_CONSOLE_SETUP] = "console setup",
 };
 
 const char *op_name(uint32_t code) {
@@ -43,6 +49,7 @@ _Noreturn void die(int err, const char *fmt, ...) {
   } else {
     /* After OP_READY the parent is gone; stderr is all that is left. */
     dprintf(2, "tsrun-init: %s\n", line);
+    report_status(line, (size_t)n); /* tells a waiting `start` why (hooks.c) */
   }
   _exit(1);
 }

@@ -38,6 +38,7 @@ struct init_ctx {
   int devnull_fd;   /* O_PATH fd of a verified char 1:3 that can be bound */
   int devnull_tree; /* detached clone of the host's /dev/null, or -1 */
   int fifo_fd;      /* exec fifo, O_RDWR */
+  int console_fd;   /* connected console socket (OP_CONSOLE_CONNECT), or -1 */
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
   const struct op *cur; /* the op being executed, for error messages */
 };
@@ -95,6 +96,26 @@ void op_chdir(const struct op *o);
 void op_ready(const struct op *o);
 _Noreturn void op_exec(const struct op *o);
 void op_seccomp(const struct op *o);
+void op_console_connect(const struct op *o); /* console.c */
+void op_console_setup(const struct op *o);
+
+/* hooks.c, mountattr.c: ops 50-59 */
+void op_runtime_hooks(const struct op *o);
+void op_hook(const struct op *o);
+void op_open_status_fifo(const struct op *o);
+void op_mount_setattr(const struct op *o);
+void op_mount_idmap(const struct op *o);
+/* After OP_READY: also send a failure line to the status fifo, if open. */
+void report_status(const char *line, size_t len);
+
+/* extras.c: ops 60-79 */
+void op_timens(const struct op *o);
+void op_personality(const struct op *o);
+void op_scheduler(const struct op *o);
+void op_ioprio(const struct op *o);
+void op_mempolicy(const struct op *o);
+void op_cpu_affinity(const struct op *o);
+void op_lsm_exec_label(const struct op *o);
 
 /* mounts.c helpers shared with rootfs.c */
 void remount_keep_locked(int fd, const char *what, unsigned long flags);

@@ -6,11 +6,23 @@
 
 #include "init.h"
 
-struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .devnull_tree = -1, .fifo_fd = -1};
+struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .devnull_tree = -1, .fifo_fd = -1, .console_fd = -1};
 
 typedef void (*op_fn)(const struct op *);
 
 static const op_fn handlers[] = {
+    [OP_RUNTIME_HOOKS] = op_runtime_hooks,
+    [OP_HOOK] = op_hook,
+    [OP_OPEN_STATUS_FIFO] = op_open_status_fifo,
+    [OP_MOUNT_SETATTR] = op_mount_setattr,
+    [OP_MOUNT_IDMAP] = op_mount_idmap,
+    [OP_TIMENS] = op_timens,
+    [OP_PERSONALITY] = op_personality,
+    [OP_SCHEDULER] = op_scheduler,
+    [OP_IOPRIO] = op_ioprio,
+    [OP_MEMPOLICY] = op_mempolicy,
+    [OP_CPU_AFFINITY] = op_cpu_affinity,
+    [OP_LSM_EXEC_LABEL] = op_lsm_exec_label,
     [OP_SETNS] = op_setns,
     [OP_ROOT_PROPAGATION] = op_root_propagation,
     [OP_BIND_ROOTFS] = op_bind_rootfs,
@@ -33,6 +45,8 @@ static const op_fn handlers[] = {
     [OP_READY] = op_ready,
     [OP_EXEC] = op_exec,
     [OP_SECCOMP] = op_seccomp,
+    [OP_CONSOLE_CONNECT] = op_console_connect,
+    [OP_CONSOLE_SETUP] = op_console_setup,
 };
 
 static int parse_fd(const char *s) {

@@ -6,6 +6,10 @@ export const enum Msg {
   Plan = 1,
   Ready = 2,
   Error = 3,
+  /** helper → parent: run the prestart/createRuntime hooks now (ops 50-59). */
+  Hooks = 4,
+  /** parent → helper: they succeeded. */
+  HooksDone = 5,
 }
 
 export const enum Op {
@@ -31,6 +35,14 @@ export const enum Op {
   Ready = 20,
   Exec = 21,
   Seccomp = 22,
+  /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */
+  ConsoleConnect = 40,
+  ConsoleSetup = 41,
+  RuntimeHooks = 50,
+  Hook = 51,
+  OpenStatusFifo = 52,
+  MountSetattr = 53,
+  MountIdmap = 54,
 }
 
 /** One step of the plan: an op code and its fields, in wire order. */
