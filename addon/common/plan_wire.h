@@ -125,11 +125,21 @@ enum tsrun_op {
    * to the container's root) ..., OP_CHDIR, OP_IDENTITY, OP_EXEC, and the
    * parent treats EOF as success. */
   OP_EXEC = 21,
-  /* Load a compiled classic-BPF seccomp filter (struct sock_filter[]).
-   * fields: flags (SECCOMP_FILTER_FLAG_*), program bytes. Put it last before
-   * OP_EXEC: the filter must allow rt_sigaction, rt_sigprocmask, close_range,
-   * fcntl and execve. NEW_LISTENER is refused (no channel for the fd). */
+  /* Load a compiled classic-BPF seccomp filter (struct sock_filter[]),
+   * see addon/init/seccomp.c and src/seccomp/plan.ts.
+   * fields: flags (SECCOMP_FILTER_FLAG_*, never NEW_LISTENER), program bytes,
+   * [when: "now" (default) | "exec"], [state: containerProcessState JSON, or
+   * empty]. "now" loads at this point (without no_new_privs: just before
+   * OP_IDENTITY, which needs CAP_SYS_ADMIN); "exec" defers the load to
+   * OP_EXEC, right before execve (after the signal reset and close_range),
+   * which needs no_new_privs. A non-empty state loads with
+   * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the notify fd + state in one
+   * sendmsg (SCM_RIGHTS) over the socket of OP_SECCOMP_LISTENER. */
   OP_SECCOMP = 22,
+  /* SCMP_ACT_NOTIFY: connect (AF_UNIX SOCK_STREAM) to the seccomp agent's
+   * listenerPath while the host path is visible: put it first in the plan,
+   * before any setns or mount op. fields: socket path (< 108 bytes). */
+  OP_SECCOMP_LISTENER = 30,
   /* Terminals (process.terminal). The helper itself connect()s to the
    * console socket (AF_UNIX SOCK_STREAM, a filesystem path) while the host
    * path is still visible: put it first in the plan, before any setns or

@@ -96,6 +96,8 @@ void op_chdir(const struct op *o);
 void op_ready(const struct op *o);
 _Noreturn void op_exec(const struct op *o);
 void op_seccomp(const struct op *o);
+void op_seccomp_listener(const struct op *o); /* seccomp.c */
+void seccomp_before_exec(void); /* seccomp.c: a filter deferred to exec is loaded here */
 void op_console_connect(const struct op *o); /* console.c */
 void op_console_setup(const struct op *o);
 

@@ -45,6 +45,7 @@ static const op_fn handlers[] = {
     [OP_READY] = op_ready,
     [OP_EXEC] = op_exec,
     [OP_SECCOMP] = op_seccomp,
+    [OP_SECCOMP_LISTENER] = op_seccomp_listener,
     [OP_CONSOLE_CONNECT] = op_console_connect,
     [OP_CONSOLE_SETUP] = op_console_setup,
 };

@@ -136,6 +136,7 @@ _Noreturn void op_exec(const struct op *o) {
   if (ctx.sync_fd >= 0 && fcntl(ctx.sync_fd, F_SETFD, FD_CLOEXEC) < 0) die(errno, "exec: cloexec sync socket");
   uint64_t empty = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0) die(errno, "exec: unblock signals");
+  seccomp_before_exec(); /* last: only execve runs under a deferred filter */
   execve(path, argv, envp);
   int err = errno;
   if (ctx.sync_fd >= 0) die(err, "exec %s", path); /* still talking to the parent */

@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include "native_error.h"
+#include "seccomp.h"
 #include "spawn.h"
 #include "wait.h"
 
@@ -122,6 +123,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit, "spawnInit"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid, "waitPid"));
+  seccomp_register(env, exports);
   const struct { const char *name; unsigned value; } flags[] = {
       {"CLONE_NEWNS", CLONE_NEWNS},     {"CLONE_NEWUTS", CLONE_NEWUTS},       {"CLONE_NEWIPC", CLONE_NEWIPC},
       {"CLONE_NEWPID", CLONE_NEWPID},   {"CLONE_NEWNET", CLONE_NEWNET},       {"CLONE_NEWUSER", CLONE_NEWUSER},
