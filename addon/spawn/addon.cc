@@ -4,6 +4,7 @@
 
 #include <sched.h>
 
+#include "console.h"
 #include "native_error.h"
 #include "seccomp.h"
 #include "spawn.h"
@@ -119,10 +120,67 @@ Napi::Value WaitPid(const Napi::CallbackInfo &info) {
   return p;
 }
 
+// Console sockets (console.cc): unixListen(path) -> fd, unixAccept(fd, ms) -> fd,
+// recvFds(fd, ms) -> {payload, fds, cmsgs, controlLen, cmsgSpaceOne, flags},
+// setWinsize(fd, rows, cols).
+Napi::Value UnixListen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return type_error(env, "unixListen: expected (path: string)");
+  native_error err{};
+  int fd = unix_listen(info[0].As<Napi::String>().Utf8Value(), &err);
+  if (fd < 0) { throw_native(env, err); return env.Undefined(); }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value UnixAccept(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return type_error(env, "unixAccept: expected (fd, timeoutMs)");
+  native_error err{};
+  int fd = unix_accept(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &err);
+  if (fd < 0) { throw_native(env, err); return env.Undefined(); }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value RecvFds(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return type_error(env, "recvFds: expected (fd, timeoutMs)");
+  native_error err{};
+  recv_result r;
+  if (recv_fds(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &r, &err) < 0) {
+    throw_native(env, err);
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("payload", Napi::Buffer<char>::Copy(env, r.payload.data(), r.payload.size()));
+  Napi::Array fds = Napi::Array::New(env, r.fds.size());
+  for (size_t i = 0; i < r.fds.size(); i++) fds.Set(static_cast<uint32_t>(i), Napi::Number::New(env, r.fds[i]));
+  out.Set("fds", fds);
+  out.Set("cmsgs", Napi::Number::New(env, r.cmsgs));
+  out.Set("controlLen", Napi::Number::New(env, static_cast<double>(r.control_len)));
+  out.Set("cmsgSpaceOne", Napi::Number::New(env, static_cast<double>(r.cmsg_space_one)));
+  out.Set("flags", Napi::Number::New(env, r.flags));
+  return out;
+}
+
+Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return type_error(env, "setWinsize: expected (fd, rows, cols)");
+  native_error err{};
+  if (set_winsize(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Uint32Value(),
+                  info[2].As<Napi::Number>().Uint32Value(), &err) < 0)
+    throw_native(env, err);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit, "spawnInit"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid, "waitPid"));
+  exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
+  exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
+  exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   seccomp_register(env, exports);
   const struct { const char *name; unsigned value; } flags[] = {
       {"CLONE_NEWNS", CLONE_NEWNS},     {"CLONE_NEWUTS", CLONE_NEWUTS},       {"CLONE_NEWIPC", CLONE_NEWIPC},

@@ -56,6 +56,10 @@ interface NativeAddon {
   spawnInit(req: SpawnInitRequest): SpawnInitResult;
   mkfifo(path: string, mode: number): void;
   waitPid(pid: number): Promise<WaitResult>;
+  unixListen(path: string): number;
+  unixAccept(fd: number, timeoutMs: number): number;
+  recvFds(fd: number, timeoutMs: number): RecvFdsResult;
+  setWinsize(fd: number, rows: number, cols: number): void;
   CLONE_NEWNS: number;
   CLONE_NEWUTS: number;
   CLONE_NEWIPC: number;
@@ -127,6 +131,56 @@ export async function waitPid(pid: number): Promise<WaitResult> {
   const a = addon();
   try {
     return await a.waitPid(pid);
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+/** What one recvmsg on a console socket delivered (addon/spawn/console.cc). */
+export interface RecvFdsResult {
+  payload: Buffer;
+  /** Received fds (close-on-exec); the caller owns and closes them. */
+  fds: number[];
+  /** Number of control messages. */
+  cmsgs: number;
+  /** msg_controllen after recvmsg, and CMSG_SPACE(sizeof(int)) (go-runc requires them equal). */
+  controlLen: number;
+  cmsgSpaceOne: number;
+  /** msg_flags (MSG_CTRUNC = 8, MSG_TRUNC = 0x20). */
+  flags: number;
+}
+
+/** Console-socket plumbing: listen on a path (SOCK_STREAM, CLOEXEC), returns the fd. */
+export function unixListen(socketPath: string): number {
+  try {
+    return addon().unixListen(socketPath);
+  } catch (e) {
+    rethrow(e, { path: socketPath });
+  }
+}
+
+/** accept4 on a listening fd, waiting at most timeoutMs (ETIMEDOUT). */
+export function unixAccept(fd: number, timeoutMs: number): number {
+  try {
+    return addon().unixAccept(fd, timeoutMs);
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+/** One recvmsg with room for several fds/cmsgs, waiting at most timeoutMs. */
+export function recvFds(fd: number, timeoutMs: number): RecvFdsResult {
+  try {
+    return addon().recvFds(fd, timeoutMs);
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+/** TIOCSWINSZ. */
+export function setWinsize(fd: number, rows: number, cols: number): void {
+  try {
+    addon().setWinsize(fd, rows, cols);
   } catch (e) {
     rethrow(e);
   }

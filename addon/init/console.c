@@ -1,0 +1,141 @@
+/* Terminals: OP_CONSOLE_CONNECT and OP_CONSOLE_SETUP (plan_wire.h).
+ *
+ * The pty is allocated inside the container's own devpts instance (after
+ * pivot_root / after setns(mnt)), never the host's: the master is sent to the
+ * console socket exactly as runc does (one sendmsg, payload = pty name,
+ * exactly one SCM_RIGHTS cmsg with exactly one fd), the slave becomes the
+ * controlling terminal and fds 0, 1 and 2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "init.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+void op_console_connect(const struct op *o) {
+  const char *path = fstr(o, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) die(ENAMETOOLONG, "console socket %s", path);
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die(errno, "console socket: socket");
+  while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (errno == EINTR) continue;
+    die(errno, "connect to console socket %s", path);
+  }
+  ctx.console_fd = fd;
+}
+
+static void expect_devpts(int fd, const char *what) {
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) < 0) die(errno, "console: statfs %s", what);
+  if (sfs.f_type != DEVPTS_SUPER_MAGIC) die(EXDEV, "console: %s is not on devpts (is /dev/pts mounted?)", what);
+}
+
+/* Opens the container's ptmx: /dev/pts/ptmx of its newinstance devpts, or
+ * /dev/ptmx; either must really be on devpts. */
+static int open_ptmx(void) {
+  int fd = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) fd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) die(errno, "console: open /dev/pts/ptmx");
+  expect_devpts(fd, "ptmx");
+  return fd;
+}
+
+/* Bind the slave onto /dev/console, from the fd (never from a path the
+ * container controls: CVE-2025-52565). */
+static void mount_console(int slave) {
+  int dev = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dev < 0) die(errno, "console: open /dev");
+  int target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (target < 0 && errno == ENOENT) {
+    int f = openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (f < 0) die(errno, "console: create /dev/console");
+    close(f);
+    target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (target < 0) die(errno, "console: open /dev/console");
+  struct stat st;
+  if (fstat(target, &st) < 0) die(errno, "console: stat /dev/console");
+  if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode)) die(EINVAL, "console: /dev/console is not a file or device");
+  int tree = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree >= 0) {
+    if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      die(errno, "console: bind the pty onto /dev/console");
+    close(tree);
+  } else {
+    char src[64], dst[64];
+    fd_path(slave, src, sizeof src);
+    fd_path(target, dst, sizeof dst);
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) die(errno, "console: bind the pty onto /dev/console");
+  }
+  close(target);
+  close(dev);
+}
+
+static void send_master(int master, const char *name) {
+  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
+  ssize_t n;
+  do n = sendmsg(ctx.console_fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die(errno, "console: send the pty master to the console socket");
+}
+
+void op_console_setup(const struct op *o) {
+  unsigned rows = (unsigned)fu64(o, 0), cols = (unsigned)fu64(o, 1);
+  bool mount = fu64(o, 2) != 0;
+  if (ctx.console_fd < 0) die(EBADF, "console: no console socket (plan order)");
+
+  int master = open_ptmx();
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die(errno, "console: unlock pty");
+  unsigned ptn = 0;
+  if (ioctl(master, TIOCGPTN, &ptn) < 0) die(errno, "console: pty number");
+  char name[64];
+  snprintf(name, sizeof name, "/dev/pts/%u", ptn);
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) die(errno, "console: open the pty peer of %s", name);
+  expect_devpts(slave, name);
+  if (rows || cols) {
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    if (ioctl(slave, TIOCSWINSZ, &ws) < 0) die(errno, "console: set the size of %s", name);
+  }
+  if (mount) mount_console(slave);
+
+  send_master(master, name);
+  close(master);
+  close(ctx.console_fd);
+  ctx.console_fd = -1;
+
+  /* A new session whose controlling terminal is the pty, on stdio. */
+  if (setsid() < 0 && errno != EPERM) die(errno, "console: setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die(errno, "console: make %s the controlling terminal", name);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) die(errno, "console: dup %s onto fd %d", name, fd);
+  if (slave > 2) close(slave);
+}
