@@ -136,22 +136,6 @@ enum tsrun_op {
    * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the notify fd + state in one
    * sendmsg (SCM_RIGHTS) over the socket of OP_SECCOMP_LISTENER. */
   OP_SECCOMP = 22,
-  /* Terminals (process.terminal). The helper itself connect()s to the
-   * console socket (AF_UNIX SOCK_STREAM, a filesystem path) while the host
-   * path is still visible: put it first in the plan, before any setns or
-   * mount op. fields: socket path (< 108 bytes). */
-  OP_CONSOLE_CONNECT = 40,
-  /* After pivot_root (create) or setns(mnt) (exec): open the container's
-   * /dev/pts/ptmx (else /dev/ptmx; must be on devpts), unlock it, open the
-   * slave with TIOCGPTPEER, TIOCSWINSZ when rows/cols are not both 0, and if
-   * mount_console is "1" bind the slave (from its fd, via open_tree) onto
-   * /dev/console (created as an empty file when missing). Then ONE sendmsg
-   * on the console socket: payload = the pty name ("/dev/pts/N"), exactly
-   * one SCM_RIGHTS cmsg carrying exactly the master (runc's protocol), close
-   * the socket and the master, setsid, TIOCSCTTY, and dup the slave onto
-   * fds 0, 1, 2. Needs OP_CONSOLE_CONNECT earlier.
-   * fields: rows, cols, mount_console ("0"/"1"). */
-  OP_CONSOLE_SETUP = 41,
   /* SCMP_ACT_NOTIFY: connect (AF_UNIX SOCK_STREAM) to the seccomp agent's
    * listenerPath while the host path is visible: put it first in the plan,
    * before any setns or mount op. fields: socket path (< 108 bytes). */

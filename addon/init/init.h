@@ -39,7 +39,6 @@ struct init_ctx {
   int devnull_tree; /* detached clone of the host's /dev/null, or -1 */
   int fifo_fd;      /* exec fifo, O_RDWR */
   int console_fd;   /* connected console socket (OP_CONSOLE_CONNECT), or -1 */
-  int console_fd;   /* connected console socket (OP_CONSOLE_CONNECT), or -1 */
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
   const struct op *cur; /* the op being executed, for error messages */
 };
@@ -97,8 +96,6 @@ void op_chdir(const struct op *o);
 void op_ready(const struct op *o);
 _Noreturn void op_exec(const struct op *o);
 void op_seccomp(const struct op *o);
-void op_console_connect(const struct op *o); /* console.c */
-void op_console_setup(const struct op *o);
 void op_seccomp_listener(const struct op *o); /* seccomp.c */
 void seccomp_before_exec(void); /* seccomp.c: a filter deferred to exec is loaded here */
 void op_console_connect(const struct op *o); /* console.c */

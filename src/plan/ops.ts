@@ -38,9 +38,6 @@ export const enum Op {
   /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */
   ConsoleConnect = 40,
   ConsoleSetup = 41,
-  /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */
-  ConsoleConnect = 40,
-  ConsoleSetup = 41,
   RuntimeHooks = 50,
   Hook = 51,
   OpenStatusFifo = 52,
