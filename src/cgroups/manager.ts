@@ -104,7 +104,7 @@ function mkdirTracked(dir: string, created: string[], fake: boolean, controller:
       const parent = path.dirname(d);
       for (const e of fs.readdirSync(parent, { withFileTypes: true })) {
         if (!e.isFile() || e.name === 'cgroup.sane_behavior' || e.name === 'release_agent') continue;
-        const content = e.name === 'cgroup.controllers' ? (cgReadOpt(parent, 'cgroup.subtree_control') ?? '') : e.name.startsWith('cpuset.') ? '' : fs.readFileSync(path.join(parent, e.name), 'utf8');
+        const content = e.name === 'cgroup.controllers' ? (cgReadOpt(parent, 'cgroup.subtree_control') ?? '').replace(/\+/g, '') : e.name.startsWith('cpuset.') ? '' : fs.readFileSync(path.join(parent, e.name), 'utf8');
         fs.writeFileSync(path.join(d, e.name), e.name === 'cgroup.procs' || e.name === 'tasks' || e.name === 'cgroup.subtree_control' ? '' : content);
       }
     }
