@@ -19,7 +19,9 @@ import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime } from '../state/proc';
 import { withLock } from '../state/lock';
 import { destroyContainer } from './destroy';
+import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
 import { awaitReady, sendPlan } from './sync';
+import { prepareSeccomp } from '../seccomp';
 
 export interface CreateOptions {
   globals: Globals;
@@ -58,6 +60,9 @@ export function createContainer(opts: CreateOptions): Created {
   const execPath = resolveExecutable(rootfs, args[0], proc.env ?? []);
   if (!execPath) throw new TsrunError(`exec: "${args[0]}": executable file not found in $PATH of the container`);
   ensureCwd(rootfs, proc.cwd);
+  // linux.seccomp: validated and compiled to BPF once, before anything exists.
+  const seccomp = prepareSeccomp(config, log);
+  checkHostExtras(config);
 
   return withLock(opts.globals.root, opts.id, () => {
     const dir = createContainerDir(opts.globals.root, opts.id);
@@ -73,6 +78,7 @@ export function createContainer(opts: CreateOptions): Created {
         noPivot: opts.noPivot,
         preserveFds: opts.preserveFds,
         execPath,
+        seccomp: seccomp?.steps,
         cgroups: readHostCgroups(),
         isDirectory: (p) => {
           try {
@@ -90,6 +96,10 @@ export function createContainer(opts: CreateOptions): Created {
         cloneParent: opts.cloneParent,
       });
       pid = child.pid;
+      seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations });
+      // From the host while the init waits for its plan: nothing of the container runs yet.
+      moveNetDevices(config, pid);
+      applyIntelRdt(config, opts.id, pid, dir);
       try {
         sendPlan(child.syncFd, encodePlan(plan.steps));
         awaitReady(child.syncFd);

@@ -6,6 +6,8 @@ import { TsrunError } from '../errors';
 import { getLogger } from '../log/logger';
 import { processAlive, waitForExit } from '../state/proc';
 import { removeContainerDir, type StateRecord } from '../state/store';
+import { containerDir } from '../state/paths';
+import { releaseHostExtras } from './host-extras';
 
 /**
  * Frees everything a container holds, then its state directory. The init
@@ -21,6 +23,7 @@ export function destroyContainer(root: string, id: string, rec?: StateRecord | n
   // HOOK(poststop): run the poststop hooks of rec's config with the container state on
   // stdin; the spec says a failing poststop hook is a warning, so log.warn and go on.
   void rec;
+  releaseHostExtras(containerDir(root, id));
   removeContainerDir(root, id);
 }
 

@@ -16,6 +16,7 @@ import { capabilityMask, maskHex } from './capabilities';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
+import { ioprioStep, lsmSteps, mempolicyStep, personalityStep, schedulerStep, timensStep, withMountLabel } from './process-extras';
 
 export const CLONE = {
   NEWTIME: 0x80,
@@ -116,6 +117,14 @@ export function buildPlan(input: PlanInput): InitPlan {
     const p = joins.get(type);
     if (p) steps.push(step(Op.Setns, p, name));
   }
+  // A new time namespace is unshared by the helper, which writes the offsets
+  // before its execve enters it (a cloned child would already be inside).
+  if (cloneFlags & CLONE.NEWTIME) {
+    cloneFlags &= ~CLONE.NEWTIME;
+    steps.push(timensStep(linux));
+  } else if (Object.keys(linux.timeOffsets ?? {}).length > 0) {
+    throw new TsrunError('linux.timeOffsets: offsets need a new time namespace (a joined one keeps its own)');
+  }
   const has = (t: Namespace['type']) => (linux.namespaces ?? []).some((n) => n.type === t);
 
   // Rootfs.
@@ -174,6 +183,10 @@ export function buildPlan(input: PlanInput): InitPlan {
     steps.push(step(Op.Rlimit, res, BigInt(r.soft).toString(), BigInt(r.hard).toString()));
   }
   if (proc.oomScoreAdj !== undefined) steps.push(step(Op.OomScoreAdj, proc.oomScoreAdj));
+  // runc's order: personality, scheduler, I/O priority and exec labels before the identity drops privileges.
+  for (const s of [personalityStep(linux), schedulerStep(proc), ioprioStep(proc), mempolicyStep(linux), ...lsmSteps(proc)]) {
+    if (s) steps.push(s);
+  }
 
   steps.push(step(Op.Chdir, proc.cwd));
   steps.push(identityStep(config));
@@ -228,7 +241,8 @@ function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {
   }
   if (m.type === 'cgroup') return cgroupSteps(dest, opts.flags, input);
   if (!m.type) throw new TsrunError(`${where}: mount type is required for non-bind mounts`);
-  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, opts.data, propagation, 'dir')];
+  const data = withMountLabel(opts.data, input.config.linux?.mountLabel);
+  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, data, propagation, 'dir')];
 }
 
 /**

@@ -13,6 +13,14 @@ export const enum Msg {
 }
 
 export const enum Op {
+  /** 60-79: the rest of the process and linux fields (src/plan/process-extras.ts). */
+  Timens = 60,
+  Personality = 61,
+  Scheduler = 62,
+  Ioprio = 63,
+  Mempolicy = 64,
+  CpuAffinity = 65,
+  LsmExecLabel = 66,
   Setns = 1,
   RootPropagation = 2,
   BindRootfs = 3,
