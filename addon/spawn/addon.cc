@@ -54,6 +54,8 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   if (!optional_string(o, "joinPidNs", &req.join_pid_ns)) return type_error(env, "spawnInit: joinPidNs must be a string");
   if (!optional_string(o, "joinTimeNs", &req.join_time_ns)) return type_error(env, "spawnInit: joinTimeNs must be a string");
   if (!optional_string(o, "uidMap", &req.uid_map)) return type_error(env, "spawnInit: uidMap must be a string");
+  if (!optional_string(o, "uidMapHelper", &req.uid_map_helper)) return type_error(env, "spawnInit: uidMapHelper must be a string");
+  if (!optional_string(o, "gidMapHelper", &req.gid_map_helper)) return type_error(env, "spawnInit: gidMapHelper must be a string");
   if (!optional_string(o, "gidMap", &req.gid_map)) return type_error(env, "spawnInit: gidMap must be a string");
   Napi::Value deny = o.Get("setgroupsDeny");
   if (!deny.IsUndefined() && !deny.IsBoolean()) return type_error(env, "spawnInit: setgroupsDeny must be a boolean");
@@ -177,11 +179,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit, "spawnInit"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid, "waitPid"));
+  seccomp_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
-  seccomp_register(env, exports);
   const struct { const char *name; unsigned value; } flags[] = {
       {"CLONE_NEWNS", CLONE_NEWNS},     {"CLONE_NEWUTS", CLONE_NEWUTS},       {"CLONE_NEWIPC", CLONE_NEWIPC},
       {"CLONE_NEWPID", CLONE_NEWPID},   {"CLONE_NEWNET", CLONE_NEWNET},       {"CLONE_NEWUSER", CLONE_NEWUSER},

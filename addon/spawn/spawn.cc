@@ -14,6 +14,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
+#include <string>
+#include <vector>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -232,12 +235,51 @@ int write_proc(pid_t pid, const char *file, const std::string &data, native_erro
   return 0;
 }
 
+// Runs newuidmap/newgidmap: "helper <pid> c h s [c h s ...]" from the map
+// lines. posix_spawn (vfork-like) is safe from multi-threaded Node.
+int run_map_helper(const std::string &helper, pid_t pid, const std::string &map, native_error *err) {
+  std::vector<std::string> args{helper, std::to_string(pid)};
+  std::string word;
+  for (char c : map) {
+    if (c == ' ' || c == '\n' || c == '\t') {
+      if (!word.empty()) args.push_back(word);
+      word.clear();
+    } else {
+      word.push_back(c);
+    }
+  }
+  if (!word.empty()) args.push_back(word);
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(&a[0]);
+  argv.push_back(nullptr);
+  char *envp[] = {nullptr};
+  pid_t h;
+  int rc = posix_spawn(&h, helper.c_str(), nullptr, nullptr, argv.data(), envp);
+  if (rc != 0) return native_fail(err, rc, "posix_spawn", "%s", helper.c_str());
+  int status = 0;
+  while (waitpid(h, &status, 0) < 0) {
+    if (errno != EINTR) return native_fail(err, errno, "waitpid", "%s", helper.c_str());
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return native_fail(err, EPERM, "exec", "%s %d %s failed (status 0x%x): check /etc/subuid and /etc/subgid", helper.c_str(),
+                       static_cast<int>(pid), map.c_str(), status);
+  return 0;
+}
+
 // Writes the id maps of a new user namespace, then releases the child.
 int setup_userns(const spawn_request &req, pid_t pid, int sock, native_error *err) {
   bool mapped = !req.uid_map.empty() || !req.gid_map.empty();
   if (req.setgroups_deny && write_proc(pid, "setgroups", "deny", err) < 0) return -1;
-  if (!req.gid_map.empty() && write_proc(pid, "gid_map", req.gid_map, err) < 0) return -1;
-  if (!req.uid_map.empty() && write_proc(pid, "uid_map", req.uid_map, err) < 0) return -1;
+  if (!req.gid_map.empty() && !req.gid_map_helper.empty()) {
+    if (run_map_helper(req.gid_map_helper, pid, req.gid_map, err) < 0) return -1;
+  } else if (!req.gid_map.empty() && write_proc(pid, "gid_map", req.gid_map, err) < 0) {
+    return -1;
+  }
+  if (!req.uid_map.empty() && !req.uid_map_helper.empty()) {
+    if (run_map_helper(req.uid_map_helper, pid, req.uid_map, err) < 0) return -1;
+  } else if (!req.uid_map.empty() && write_proc(pid, "uid_map", req.uid_map, err) < 0) {
+    return -1;
+  }
   char go = mapped ? 'm' : 'n';
   if (write(sock, &go, 1) != 1) return native_fail(err, errno, "write", "sync socket (user namespace ready)");
   return 0;

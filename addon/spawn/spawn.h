@@ -19,6 +19,11 @@ struct spawn_request {
   std::string uid_map;
   std::string gid_map;
   bool setgroups_deny = false;
+  // Unprivileged callers with maps beyond their own id: the setuid
+  // newuidmap/newgidmap to run as "helper <pid> c h s [c h s ...]" instead
+  // of writing the file ("" = write it directly).
+  std::string uid_map_helper;
+  std::string gid_map_helper;
 };
 
 struct spawn_result {

@@ -1,7 +1,7 @@
 /** `tsrun start <id>`: releases a created container's init blocked on exec.fifo. */
 import type { CommandRun } from '../cli/types';
 import { TsrunError } from '../errors';
-import { releaseInit } from '../lifecycle/start';
+import { startContainer } from '../hooks/start';
 import { containerDir } from '../state/paths';
 import { withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
@@ -25,9 +25,8 @@ export const run: CommandRun = (inv) => {
         throw new TsrunError(`cannot start a container in the ${status} state`);
     }
     // The one exec.fifo protocol, shared with `run`: one byte, O_NONBLOCK (ENXIO = init gone), unlink.
-    releaseInit(containerDir(root, id));
-    // HOOK(poststart): run the poststart hooks here (state on stdin); a failure is logged
-    // as a warning per the spec. (startContainer hooks run inside the container, in init.)
+    // Plain exec-fifo release, or with start hooks: wait for the exec, then poststart (src/hooks/start.ts).
+    startContainer(containerDir(root, id), rec);
     return 0;
   });
 };

@@ -22,6 +22,10 @@ import { destroyContainer } from './destroy';
 import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
 import { awaitReady, sendPlan } from './sync';
 import { prepareSeccomp } from '../seccomp';
+import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
+import { STATUS_FIFO } from '../hooks/start';
+import { usernsSetup } from '../userns/maps';
+import { CLONE } from '../plan/build';
 
 export interface CreateOptions {
   globals: Globals;
@@ -31,6 +35,10 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot: boolean;
   preserveFds: number;
+  /** runc's detach: create and `run -d` (default true); `run` in the foreground is false. */
+  detach?: boolean;
+  /** Internal: opens a console socket tsrun itself listens on (foreground `run` with a terminal); returns its path. */
+  ownConsoleSocket?: () => string;
   /** Make the init the caller's child (CLONE_PARENT); `run` in the foreground waits for it itself. */
   cloneParent: boolean;
 }
@@ -50,12 +58,17 @@ export function createContainer(opts: CreateOptions): Created {
   for (const w of warnings) log.warn(w);
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json: "process" is required to create a container');
-  if (proc.terminal) {
-    throw new TsrunError('process.terminal: terminals (--console-socket) are not supported by this tsrun version');
-  }
-  if (opts.consoleSocket) {
-    throw new TsrunError('--console-socket given but process.terminal is false');
-  }
+  // runc's rules and wording (utils_linux.go runner.run), which callers match on.
+  const detach = opts.detach ?? true;
+  if (proc.terminal && detach && !opts.consoleSocket) throw new TsrunError('cannot allocate tty if runc will detach without setting console socket');
+  if ((!detach || !proc.terminal) && opts.consoleSocket) throw new TsrunError('cannot use console socket if runc will not detach or allocate tty');
+  const consoleSocket = opts.consoleSocket ?? (proc.terminal && !detach ? opts.ownConsoleSocket?.() : undefined);
+  if (proc.terminal && !consoleSocket) throw new TsrunError('process.terminal: no console socket to send the pty master to');
+  // Socket activation as runc: LISTEN_FDS fds (3..) go first, then --preserve-fds more; LISTEN_PID=1 inside.
+  const listenFds = listenFdCount();
+  const preserveFds = listenFds + opts.preserveFds;
+  const savedConfig = JSON.parse(JSON.stringify(config)) as typeof config;
+  if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
   const args = proc.args ?? [];
   const execPath = resolveExecutable(rootfs, args[0], proc.env ?? []);
   if (!execPath) throw new TsrunError(`exec: "${args[0]}": executable file not found in $PATH of the container`);
@@ -67,18 +80,28 @@ export function createContainer(opts: CreateOptions): Created {
   return withLock(opts.globals.root, opts.id, () => {
     const dir = createContainerDir(opts.globals.root, opts.id);
     let pid = 0;
+    let hookState: HookState | undefined;
     try {
       const fifo = path.join(dir, EXEC_FIFO);
       mkfifo(fifo, 0o600);
+      // `start` waits on it for the exec (startContainer result, poststart timing): src/hooks/start.ts.
+      const statusFifo = hasHooks(config.hooks, 'startContainer', 'poststart') ? path.join(dir, STATUS_FIFO) : undefined;
+      if (statusFifo) mkfifo(statusFifo, 0o600);
       const plan = buildPlan({
         config,
         rootfs,
         bundle,
         fifoPath: fifo,
         noPivot: opts.noPivot,
-        preserveFds: opts.preserveFds,
+        preserveFds,
         execPath,
         seccomp: seccomp?.steps,
+        id: opts.id,
+        statusFifoPath: statusFifo,
+        console:
+          proc.terminal && consoleSocket
+            ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 }
+            : undefined,
         cgroups: readHostCgroups(),
         isDirectory: (p) => {
           try {
@@ -92,17 +115,24 @@ export function createContainer(opts: CreateOptions): Created {
         initPath: initHelperPath(),
         cloneFlags: plan.cloneFlags,
         joinPidNs: plan.joinPidNs,
-        preserveFds: opts.preserveFds,
+        preserveFds,
         cloneParent: opts.cloneParent,
+        ...(plan.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
       });
       pid = child.pid;
       seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations });
+      // HOOK(rootless cgroups): an unprivileged caller writes only delegated cgroups (src/cgroups).
+      hookState = { ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations ?? {} };
       // From the host while the init waits for its plan: nothing of the container runs yet.
       moveNetDevices(config, pid);
       applyIntelRdt(config, opts.id, pid, dir);
       try {
         sendPlan(child.syncFd, encodePlan(plan.steps));
-        awaitReady(child.syncFd);
+        awaitReady(child.syncFd, () => {
+          // runc's order: prestart (deprecated) right before createRuntime, both in the runtime namespace.
+          runHooks('prestart', config.hooks, hookState!);
+          runHooks('createRuntime', config.hooks, hookState!);
+        });
       } finally {
         fs.closeSync(child.syncFd);
       }
@@ -119,6 +149,8 @@ export function createContainer(opts: CreateOptions): Created {
         owner: currentOwner(),
         annotations: config.annotations ?? {},
         cloneParent: child.cloneParent,
+        // `exec` takes the namespaces, capabilities and process defaults from here.
+        config: savedConfig,
       };
       writeState(dir, record);
       if (opts.pidFile) writePidFile(opts.pidFile, pid);
@@ -133,6 +165,8 @@ export function createContainer(opts: CreateOptions): Created {
         }
       }
       destroyContainer(opts.globals.root, opts.id, pid > 0 ? pid : undefined);
+      // runtime.md: a failed create continues at step 12 (destroy), then 13 (poststop hooks, warnings only).
+      if (hookState) runPoststopHooks(config.hooks, { ...hookState, status: 'stopped' }, (m) => log.warn(m));
       throw e;
     }
   });
@@ -158,6 +192,16 @@ export function writePidFile(pidFile: string, pid: number): void {
     }
     throw describeSystemError(`write pid file ${abs}`, e);
   }
+}
+
+/**
+ * go-systemd's activation.Files, as runc uses it: LISTEN_FDS counts only when
+ * LISTEN_PID names this very process.
+ */
+export function listenFdCount(env: NodeJS.ProcessEnv = process.env): number {
+  if (env.LISTEN_PID !== String(process.pid)) return 0;
+  const n = Number(env.LISTEN_FDS);
+  return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 /** runc creates a missing cwd inside the rootfs; symlinks stay confined to it. */

@@ -8,6 +8,8 @@ import { processAlive, waitForExit } from '../state/proc';
 import { removeContainerDir, type StateRecord } from '../state/store';
 import { containerDir } from '../state/paths';
 import { releaseHostExtras } from './host-extras';
+import { recordHooks } from '../hooks/start';
+import { runPoststopHooks } from '../hooks/run';
 
 /**
  * Frees everything a container holds, then its state directory. The init
@@ -20,11 +22,17 @@ export function destroyContainer(root: string, id: string, rec?: StateRecord | n
   log.debug('destroying container', { id, pid: typeof rec === 'number' ? rec : rec?.pid });
   // HOOK(cgroups): kill anything left in the container's cgroup (cgroup.kill, or
   // SIGKILL + freeze for v1) and remove the cgroup directory, before the state goes.
-  // HOOK(poststop): run the poststop hooks of rec's config with the container state on
-  // stdin; the spec says a failing poststop hook is a warning, so log.warn and go on.
-  void rec;
+  // poststop hooks run after the state is gone (below).
   releaseHostExtras(containerDir(root, id));
   removeContainerDir(root, id);
+  // runtime.md step 13: poststop hooks after the container is deleted, failures only warn.
+  if (rec && typeof rec === 'object') {
+    const hooks = recordHooks(rec);
+    if (hooks?.poststop?.length) {
+      const state = { ociVersion: rec.ociVersion, id: rec.id, status: 'stopped' as const, bundle: rec.bundle, annotations: rec.annotations ?? {} };
+      runPoststopHooks(hooks, state, (m) => log.warn(m));
+    }
+  }
 }
 
 /**

@@ -33,9 +33,30 @@ function readExact(fd: number, n: number): Buffer | null {
   return buf;
 }
 
-/** Waits for the init to report READY; throws its error otherwise. */
-export function awaitReady(fd: number): void {
-  const header = readExact(fd, 8);
+/**
+ * Waits for the init to report READY; throws its error otherwise. MSG_HOOKS
+ * (OP_RUNTIME_HOOKS) calls `onHooks` (the prestart/createRuntime hooks, which
+ * throw on failure) and answers MSG_HOOKS_DONE.
+ */
+export function awaitReady(fd: number, onHooks?: () => void): void {
+  for (;;) {
+    const header = readExact(fd, 8);
+    if (header && header.readUInt32LE(0) === Msg.Hooks && header.readUInt32LE(4) === 0) {
+      if (!onHooks) throw new TsrunError('container init asked for runtime hooks, but there are none');
+      onHooks();
+      sendFrame(fd, frame(Msg.HooksDone));
+      continue;
+    }
+    return readyOrError(fd, header);
+  }
+}
+
+function sendFrame(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
+function readyOrError(fd: number, header: Buffer | null): void {
   if (!header) throw new TsrunError('container init exited before it was ready');
   const type = header.readUInt32LE(0);
   const len = header.readUInt32LE(4);

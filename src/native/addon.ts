@@ -34,6 +34,13 @@ export interface SpawnInitRequest {
   gidMap?: string;
   /** Write "deny" to /proc/<pid>/setgroups before gid_map. */
   setgroupsDeny?: boolean;
+  /**
+   * Unprivileged callers mapping more than their own id: newuidmap/newgidmap
+   * paths; the addon runs `helper <pid> c h s ...` (from the map lines)
+   * instead of writing the map file itself (src/userns/maps.ts decides).
+   */
+  uidMapHelper?: string;
+  gidMapHelper?: string;
 }
 
 export interface SpawnInitResult {

@@ -16,6 +16,9 @@ import { capabilityMask, maskHex } from './capabilities';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
+import type { SeccompPlanSteps } from '../seccomp/plan';
+import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
+import { flagsToAttr } from './mount-options';
 import { ioprioStep, lsmSteps, mempolicyStep, personalityStep, schedulerStep, timensStep, withMountLabel } from './process-extras';
 
 export const CLONE = {
@@ -81,12 +84,23 @@ export interface PlanInput {
   fifoPath: string;
   noPivot: boolean;
   preserveFds: number;
+  /**
+   * process.terminal: the console socket the helper connects to (first op, host path)
+   * and the pty size; the pty is set up right after pivot_root and bound onto /dev/console.
+   */
+  console?: { socket: string; rows: number; cols: number };
   /** args[0] resolved to an absolute path inside the container. */
   execPath: string;
   /** The host's cgroup mounts and the runtime's own cgroup paths. */
   cgroups: { mounts: CgroupMount[]; self: Map<string, string> };
   /** Whether a host path is a directory (bind mounts of files need a file target). */
   isDirectory: (hostPath: string) => boolean;
+  /** linux.seccomp compiled (src/seccomp): where its steps go is decided here. */
+  seccomp?: SeccompPlanSteps;
+  /** Container id, for the state hooks get on stdin (default ""). */
+  id?: string;
+  /** Host path of the status fifo (when startContainer/poststart hooks need `start` to wait). */
+  statusFifoPath?: string;
 }
 
 export interface InitPlan {
@@ -103,6 +117,7 @@ export function buildPlan(input: PlanInput): InitPlan {
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json has no "process" to run');
   const steps: PlanStep[] = [];
+  if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
 
   // Namespaces: new ones are clone flags; a pid join happens in the addon around clone.
   let cloneFlags = 0;
@@ -113,6 +128,8 @@ export function buildPlan(input: PlanInput): InitPlan {
     else if (ns.type === 'pid') joinPidNs = ns.path;
     else joins.set(ns.type, ns.path);
   }
+  // The seccomp agent's socket is connected while its host path is visible.
+  if (input.seccomp?.listener) steps.push(input.seccomp.listener);
   for (const [type, name] of SETNS_ORDER) {
     const p = joins.get(type);
     if (p) steps.push(step(Op.Setns, p, name));
@@ -163,9 +180,21 @@ export function buildPlan(input: PlanInput): InitPlan {
     steps.push(step(Op.Mknod, d.path, d.type, d.major ?? 0, d.minor ?? 0, (d.fileMode ?? 0o666) & 0o7777, d.uid ?? 0, d.gid ?? 0, d.path));
   }
 
+  // Hooks before pivot_root: prestart/createRuntime (pause), createContainer (plan/hooks.ts).
+  const hookCtx: HookPlanContext = {
+    hooks: config.hooks,
+    ociVersion: config.ociVersion,
+    id: input.id ?? '',
+    bundle: input.bundle,
+    annotations: config.annotations,
+    statusFifoPath: input.statusFifoPath,
+  };
+  steps.push(...createHookSteps(hookCtx));
+
   steps.push(step(Op.OpenFifo, input.fifoPath));
   steps.push(step(input.noPivot ? Op.MoveRoot : Op.PivotRoot));
   if (shared) steps.push(step(Op.RootPropagation, rootProp));
+  if (input.console) steps.push(step(Op.ConsoleSetup, input.console.rows, input.console.cols, 1));
 
   if (config.hostname !== undefined && config.hostname !== '') steps.push(step(Op.Hostname, config.hostname));
   if (config.domainname !== undefined && config.domainname !== '') steps.push(step(Op.Domainname, config.domainname));
@@ -189,11 +218,16 @@ export function buildPlan(input: PlanInput): InitPlan {
   }
 
   steps.push(step(Op.Chdir, proc.cwd));
+  // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
+  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
   steps.push(identityStep(config));
   steps.push(step(Op.Ready));
+  steps.push(...startHookSteps(hookCtx));
 
   const args = proc.args ?? [];
   const env = proc.env ?? [];
+  // With no_new_privs the helper defers this load to right before execve.
+  if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
 
   if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
@@ -237,12 +271,50 @@ function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {
     if (!m.source) throw new TsrunError(`${where}: bind mount needs a source`);
     const source = path.isAbsolute(m.source) ? m.source : path.join(input.bundle, m.source);
     const kind = input.isDirectory(source) ? 'dir' : 'file';
-    return [step(Op.Mount, source, dest, '', opts.flags | MS.BIND, opts.data, propagation, kind)];
+    if (opts.idmap) return idmapSteps(m, where, source, dest, kind, opts, propagation, input);
+    return [step(Op.Mount, source, dest, '', opts.flags | MS.BIND, opts.data, propagation, kind), ...setattrSteps(dest, opts)];
   }
+  if (opts.idmap) throw new TsrunError(`${where}: "${opts.idmap}" is only supported on bind mounts`);
+  if (m.uidMappings || m.gidMappings) throw new TsrunError(`${where}: uidMappings/gidMappings need the "idmap" or "ridmap" option`);
   if (m.type === 'cgroup') return cgroupSteps(dest, opts.flags, input);
   if (!m.type) throw new TsrunError(`${where}: mount type is required for non-bind mounts`);
   const data = withMountLabel(opts.data, input.config.linux?.mountLabel);
-  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, data, propagation, 'dir')];
+  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, data, propagation, 'dir'), ...setattrSteps(dest, opts)];
+}
+
+/** The recursive r* options: one mount_setattr(AT_RECURSIVE) after the mount. */
+function setattrSteps(dest: string, opts: ReturnType<typeof parseMountOptions>): PlanStep[] {
+  if (!opts.attrSet && !opts.attrClr) return [];
+  return [step(Op.MountSetattr, dest, opts.attrSet, opts.attrClr, 0, 1)];
+}
+
+/** "c h s" lines for /proc/<pid>/{uid,gid}_map. */
+export function mapText(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+/**
+ * idmap / ridmap bind mounts (config.md "Linux mount options"): the mount's own
+ * mappings, else the container's user namespace mappings, else an error.
+ */
+function idmapSteps(
+  m: Mount, where: string, source: string, dest: string, kind: string,
+  opts: ReturnType<typeof parseMountOptions>, propagation: number, input: PlanInput,
+): PlanStep[] {
+  const linux = input.config.linux ?? {};
+  if (!m.uidMappings !== !m.gidMappings) throw new TsrunError(`${where}: uidMappings and gidMappings must be given together`);
+  const userns = (linux.namespaces ?? []).some((n) => n.type === 'user');
+  const uids = m.uidMappings ?? (userns ? linux.uidMappings : undefined);
+  const gids = m.gidMappings ?? (userns ? linux.gidMappings : undefined);
+  if (!uids?.length || !gids?.length) {
+    throw new TsrunError(`${where}: "${opts.idmap}" needs uidMappings and gidMappings (on the mount, or a user namespace with mappings)`);
+  }
+  const tree = (opts.flags & MS.REC) !== 0;
+  const { set, clr } = flagsToAttr(opts.flags);
+  const out = [step(Op.MountIdmap, source, dest, kind, tree ? 1 : 0, opts.idmap === 'ridmap' ? 1 : 0, mapText(uids), mapText(gids), set, clr)];
+  out.push(...setattrSteps(dest, opts));
+  if (propagation) out.push(step(Op.MountSetattr, dest, 0, 0, propagation & ~MS.REC, propagation & MS.REC ? 1 : 0));
+  return out;
 }
 
 /**
