@@ -43,6 +43,8 @@ export const enum Op {
   Ready = 20,
   Exec = 21,
   Seccomp = 22,
+  /** 30-39: seccomp (src/seccomp/plan.ts). */
+  SeccompListener = 30,
   /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */
   ConsoleConnect = 40,
   ConsoleSetup = 41,
