@@ -1,0 +1,228 @@
+/**
+ * exec: run one more process inside a created or running container, joining
+ * all of its namespaces (runc's setns init). The process comes from
+ * --process (an OCI process object) or from the container's config.process
+ * with the exec flags applied (runc's getProcess).
+ *
+ * Not detached: the helper is tsrun's own child; tsrun waits for it and
+ * exits with its status (128+n for signal n). Detached: the helper is the
+ * caller's child (CLONE_PARENT), the pid-file is written, and tsrun exits 0.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsrunError, describeSystemError } from '../errors';
+import type { Globals } from '../cli/types';
+import { loadBundleConfig } from '../config/load';
+import { resolveExecutable } from '../config/semantic';
+import type { Process, Spec } from '../config/types';
+import { formatValidationError, validateConfig } from '../config/validators';
+import { getLogger } from '../log/logger';
+import { buildExecPlan } from '../plan/exec-plan';
+import { Msg } from '../plan/ops';
+import { encodePlan } from '../plan/wire';
+import { initHelperPath, spawnInit, waitPid } from '../native/addon';
+import { containerStatus } from '../state/status';
+import { loadState, type StateRecord } from '../state/store';
+import { writePidFile } from './create';
+import { sendPlan } from './sync';
+import { OwnConsole, drain, proxyTty, type TtyProxy } from './tty-proxy';
+
+export interface ExecOptions {
+  globals: Globals;
+  id: string;
+  proc: Process;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  /** --cgroup: [controller:]path sub-cgroups of the container's cgroup. */
+  subCgroups?: string[];
+  ignorePaused: boolean;
+}
+
+/** The container's config as saved at create (older state: the bundle's config.json). */
+export function containerConfig(rec: StateRecord): Spec {
+  if (rec.config && typeof rec.config === 'object') return rec.config as Spec;
+  return loadBundleConfig(rec.bundle).config;
+}
+
+/** runc's validateProcessSpec plus the schema's process definition. */
+export function validateProcess(p: unknown, where: string): Process {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new TsrunError(`${where}: not a JSON object`);
+  const errors = validateConfig({ ociVersion: '1.0.0', process: p });
+  if (errors.length > 0) throw new TsrunError(`${where}: ${formatValidationError(errors[0])}`);
+  const proc = p as Process;
+  if (!proc.cwd) throw new TsrunError('cwd property must not be empty');
+  if (!path.posix.isAbsolute(proc.cwd)) throw new TsrunError('cwd property must be an absolute path');
+  if (!proc.args || proc.args.length === 0) throw new TsrunError('args must not be empty');
+  return proc;
+}
+
+/** Reads and validates --process. */
+export function readProcessFile(file: string): Process {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw describeSystemError(`read process ${file}`, e);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new TsrunError(`process ${file}: ${(e as Error).message}`);
+  }
+  return validateProcess(doc, `process ${file}`);
+}
+
+/** Adds the exec'd pid to the container's cgroup (and --cgroup sub-cgroups) before it runs anything. */
+function joinCgroup(rec: StateRecord, pid: number, sub: string[] | undefined): void {
+  const paths = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
+  if (!paths || Object.keys(paths).length === 0) {
+    // TODO(cgroups): the cgroup library records StateRecord.cgroup once create uses it;
+    // until then a container has no cgroup of its own and there is nothing to join.
+    if (sub && sub.length > 0) throw new TsrunError('--cgroup: the container has no cgroup');
+    return;
+  }
+  const subFor = new Map<string, string>();
+  for (const s of sub ?? []) {
+    const i = s.indexOf(':');
+    if (i < 0) subFor.set('', s);
+    else for (const c of s.slice(0, i).split(',')) subFor.set(c, s.slice(i + 1));
+  }
+  for (const [controller, dir] of Object.entries(paths)) {
+    const rel = subFor.get(controller) ?? subFor.get('');
+    const target = rel ? path.join(dir, path.posix.normalize(`/${rel}`)) : dir;
+    try {
+      fs.writeFileSync(path.join(target, 'cgroup.procs'), String(pid));
+    } catch (e) {
+      throw describeSystemError(`join cgroup ${target}`, e);
+    }
+  }
+}
+
+/** Waits for EOF (exec happened) or MSG_ERROR on the sync socket. */
+function awaitExec(fd: number): void {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EINTR') continue;
+      if (code === 'ECONNRESET') break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  const all = Buffer.concat(chunks);
+  if (all.length === 0) return;
+  if (all.length >= 8 && all.readUInt32LE(0) === Msg.Error) {
+    const len = all.readUInt32LE(4);
+    const payload = all.subarray(8, 8 + len);
+    const errno = payload.length >= 4 ? payload.readInt32LE(0) : 0;
+    throw new TsrunError(`unable to start container process: ${payload.subarray(4).toString('utf8').trim()}`, { errno });
+  }
+  throw new TsrunError(`exec helper sent an unexpected message (type ${all.length >= 4 ? all.readUInt32LE(0) : '?'})`);
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** Runs the exec; returns tsrun's exit status. */
+export async function execProcess(opts: ExecOptions): Promise<number> {
+  const log = getLogger();
+  const rec = loadState(opts.globals.root, opts.id);
+  const status = containerStatus(opts.globals.root, rec);
+  if (status === 'stopped') throw new TsrunError('cannot exec in a stopped container');
+  if (status === 'paused' && !opts.ignorePaused) throw new TsrunError('cannot exec in a paused container (use --ignore-paused to override)');
+  const config = containerConfig(rec);
+  const proc = opts.proc;
+
+  if (proc.terminal && opts.detach && !opts.consoleSocket) throw new TsrunError('cannot allocate tty if runc will detach without setting console socket');
+  if ((!opts.detach || !proc.terminal) && opts.consoleSocket) throw new TsrunError('cannot use console socket if runc will not detach or allocate tty');
+
+  // PATH lookup in the container's own view (its mounts included), through the init's root.
+  const args = proc.args ?? [];
+  const execPath = resolveExecutable(`/proc/${rec.pid}/root`, args[0], proc.env ?? [], proc.cwd);
+  if (!execPath) throw new TsrunError(`unable to start container process: exec: "${args[0]}": executable file not found in $PATH`);
+
+  let own: OwnConsole | undefined;
+  let socket = opts.consoleSocket;
+  if (proc.terminal && !socket) {
+    own = new OwnConsole();
+    socket = own.path;
+  }
+  let pid = 0;
+  let proxy: TtyProxy | undefined;
+  try {
+    const plan = buildExecPlan({
+      config,
+      proc,
+      initPid: rec.pid,
+      execPath,
+      preserveFds: opts.preserveFds,
+      console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 } : undefined,
+    });
+    const child = spawnInit({
+      initPath: initHelperPath(),
+      cloneFlags: 0,
+      joinPidNs: plan.joinPidNs,
+      preserveFds: opts.preserveFds,
+      cloneParent: opts.detach,
+    });
+    pid = child.pid;
+    try {
+      joinCgroup(rec, pid, opts.subCgroups);
+      sendPlan(child.syncFd, encodePlan(plan.steps));
+      awaitExec(child.syncFd);
+    } finally {
+      fs.closeSync(child.syncFd);
+    }
+    if (own) {
+      try {
+        proxy = proxyTty(own.receive().master);
+      } finally {
+        own.close();
+        own = undefined;
+      }
+    }
+  } catch (e) {
+    own?.close();
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      if (!opts.detach) await waitPid(pid).catch(() => undefined);
+    }
+    throw e;
+  }
+  log.debug('exec started', { id: opts.id, pid, detach: opts.detach });
+
+  // runc writes the pid-file in both modes.
+  if (opts.pidFile) writePidFile(opts.pidFile, pid);
+  if (opts.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* exited */
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    const st = await waitPid(pid);
+    if (proxy) {
+      await drain(proxy);
+      proxy.stop();
+    }
+    return st.signal !== null ? 128 + st.signal : (st.exitCode ?? 0);
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+}
+
