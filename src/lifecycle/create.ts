@@ -24,7 +24,7 @@ import { awaitReady, sendPlan } from './sync';
 import { prepareSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
-import { usernsSetup } from '../userns/maps';
+import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE } from '../plan/build';
 
 export interface CreateOptions {
@@ -87,6 +87,9 @@ export function createContainer(opts: CreateOptions): Created {
       // `start` waits on it for the exec (startContainer result, poststart timing): src/hooks/start.ts.
       const statusFifo = hasHooks(config.hooks, 'startContainer', 'poststart') ? path.join(dir, STATUS_FIFO) : undefined;
       if (statusFifo) mkfifo(statusFifo, 0o600);
+      if ((config.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path)) {
+        exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], config.linux?.uidMappings, config.linux?.gidMappings);
+      }
       const plan = buildPlan({
         config,
         rootfs,

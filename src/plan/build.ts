@@ -17,7 +17,6 @@ import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
 import type { SeccompPlanSteps } from '../seccomp/plan';
-import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
 import { ioprioStep, lsmSteps, mempolicyStep, personalityStep, schedulerStep, timensStep, withMountLabel } from './process-extras';
@@ -98,8 +97,6 @@ export interface PlanInput {
   isDirectory: (hostPath: string) => boolean;
   /** linux.seccomp compiled (src/seccomp): where its steps go is decided here. */
   seccomp?: SeccompPlanSteps;
-  /** linux.seccomp compiled (src/seccomp): where its steps go is decided here. */
-  seccomp?: SeccompPlanSteps;
   /** Container id, for the state hooks get on stdin (default ""). */
   id?: string;
   /** Host path of the status fifo (when startContainer/poststart hooks need `start` to wait). */
@@ -131,8 +128,6 @@ export function buildPlan(input: PlanInput): InitPlan {
     else if (ns.type === 'pid') joinPidNs = ns.path;
     else joins.set(ns.type, ns.path);
   }
-  // The seccomp agent's socket is connected while its host path is visible.
-  if (input.seccomp?.listener) steps.push(input.seccomp.listener);
   // The seccomp agent's socket is connected while its host path is visible.
   if (input.seccomp?.listener) steps.push(input.seccomp.listener);
   for (const [type, name] of SETNS_ORDER) {
@@ -225,16 +220,12 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
-  // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
-  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
   steps.push(identityStep(config));
   steps.push(step(Op.Ready));
   steps.push(...startHookSteps(hookCtx));
 
   const args = proc.args ?? [];
   const env = proc.env ?? [];
-  // With no_new_privs the helper defers this load to right before execve.
-  if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   // With no_new_privs the helper defers this load to right before execve.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
@@ -317,6 +308,12 @@ function idmapSteps(
   const gids = m.gidMappings ?? (userns ? linux.gidMappings : undefined);
   if (!uids?.length || !gids?.length) {
     throw new TsrunError(`${where}: "${opts.idmap}" needs uidMappings and gidMappings (on the mount, or a user namespace with mappings)`);
+  }
+  if (userns) {
+    // MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace owning the source's
+    // filesystem (the host's); the helper is already inside the container's. runc prepares
+    // the tree in the parent and passes the fd over (SCM_RIGHTS): not done here yet.
+    throw new TsrunError(`${where}: "${opts.idmap}" mounts in a container with a user namespace are not supported by this tsrun version`);
   }
   const tree = (opts.flags & MS.REC) !== 0;
   const { set, clr } = flagsToAttr(opts.flags);

@@ -89,3 +89,28 @@ export function usernsSetup(
   }
   return out;
 }
+
+/** The host id that a user namespace's id 0 maps to (else the first mapping's host id). */
+export function hostIdOfRoot(maps: readonly IDMapping[] | undefined): number | undefined {
+  const m = (maps ?? []).find((x) => x.containerID === 0 && x.size > 0) ?? maps?.[0];
+  return m ? m.hostID : undefined;
+}
+
+/**
+ * The helper opens the exec (and status) fifo by host path from inside the
+ * container's user namespace, where the root-owned 0700 state directories are
+ * closed to it. As root: make the directories on the way traversable (0711:
+ * no listing; state.json stays 0600) and give the fifos to the container's
+ * root. An unprivileged caller owns everything and is the container's root.
+ */
+export function exposeFifosToUserns(root: string, dir: string, fifos: string[], uidMappings?: IDMapping[], gidMappings?: IDMapping[]): void {
+  if ((process.geteuid?.() ?? 0) !== 0) return;
+  const uid = hostIdOfRoot(uidMappings);
+  const gid = hostIdOfRoot(gidMappings);
+  if (uid === undefined || gid === undefined || uid === 0) return;
+  for (const d of [root, dir]) {
+    const st = fs.statSync(d);
+    if ((st.mode & 0o111) !== 0o111) fs.chmodSync(d, (st.mode & 0o7777) | 0o111);
+  }
+  for (const f of fifos) fs.chownSync(f, uid, gid);
+}
