@@ -226,18 +226,22 @@ export interface Case {
   /** What the spec (or the caller contract) promises; shown with --list. */
   description: string;
   run(h: Harness): void;
+  /** Runtimes this case does not apply to (runtime name → why, e.g. a field it predates); reported "n/a". */
+  notApplicable?: Partial<Record<string, string>>;
 }
 
 export interface CaseResult {
   runtime: string;
   case: string;
-  status: 'pass' | 'fail' | 'absent';
+  status: 'pass' | 'fail' | 'absent' | 'n/a';
   message?: string;
   ms: number;
 }
 
 export function runCase(rt: Runtime, c: Case): CaseResult {
   if (rt.absent) return { runtime: rt.name, case: c.name, status: 'absent', message: rt.absent, ms: 0 };
+  const na = c.notApplicable?.[rt.name];
+  if (na) return { runtime: rt.name, case: c.name, status: 'n/a', message: na, ms: 0 };
   const t0 = Date.now();
   const h = new Harness(rt, c.name);
   try {

@@ -69,7 +69,7 @@ function main(): number {
         const r = runCase(rt, c);
         results.push(r);
         if (!opts.json) {
-          const mark = r.status === 'pass' ? 'pass' : r.status === 'absent' ? 'absent' : 'FAIL';
+          const mark = r.status === 'pass' || r.status === 'absent' || r.status === 'n/a' ? r.status : 'FAIL';
           process.stderr.write(`  ${c.name} [${rt.name}] ${mark} (${r.ms} ms)${r.status === 'fail' ? ': ' + r.message : ''}\n`);
         }
       }
@@ -88,7 +88,7 @@ function main(): number {
     for (const c of cases) {
       out.push(row(c.name, runtimes.map((rt) => {
         const r = results.find((x) => x.case === c.name && x.runtime === rt.name)!;
-        return r.status === 'pass' ? 'pass' : r.status === 'absent' ? 'absent' : 'FAIL';
+        return r.status === 'pass' || r.status === 'absent' || r.status === 'n/a' ? r.status : 'FAIL';
       })));
     }
     const totals = runtimes.map((rt) => {
@@ -99,6 +99,7 @@ function main(): number {
     out.push(row('-'.repeat(w), cols.map((n) => '-'.repeat(n))));
     out.push(row('passed', totals));
     for (const rt of runtimes) if (rt.absent) out.push(`${rt.name}: absent (${rt.absent})`);
+    for (const r of results) if (r.status === 'n/a') out.push(`${r.case} [${r.runtime}]: n/a (${r.message})`);
     if (failed.length) {
       out.push('', 'failures:');
       for (const f of failed) out.push(`  ${f.case} [${f.runtime}]: ${f.message}`);
