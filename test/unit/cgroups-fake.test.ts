@@ -104,19 +104,20 @@ test('v1: every resource is written to its controller, in runc order', () => {
     'net_prio/a/c1/net_prio.ifpriomap=lo 1',
     'rdma/a/c1/rdma.max=mlx4_0 hca_handle=1',
     'rdma/a/c1/rdma.max=mlx5_1 hca_handle=3 hca_object=10000',
+    // deny all, then the allows sorted as runc's emulator writes them
     'devices/a/c1/devices.deny=a',
-    'devices/a/c1/devices.allow=c 10:229 rw',
-    'devices/a/c1/devices.allow=c *:* m',
     'devices/a/c1/devices.allow=b *:* m',
+    'devices/a/c1/devices.allow=c *:* m',
     'devices/a/c1/devices.allow=c 1:3 rwm',
-    'devices/a/c1/devices.allow=c 1:8 rwm',
-    'devices/a/c1/devices.allow=c 1:7 rwm',
-    'devices/a/c1/devices.allow=c 5:0 rwm',
     'devices/a/c1/devices.allow=c 1:5 rwm',
+    'devices/a/c1/devices.allow=c 1:7 rwm',
+    'devices/a/c1/devices.allow=c 1:8 rwm',
     'devices/a/c1/devices.allow=c 1:9 rwm',
-    'devices/a/c1/devices.allow=c 136:* rwm',
+    'devices/a/c1/devices.allow=c 5:0 rwm',
     'devices/a/c1/devices.allow=c 5:2 rwm',
     'devices/a/c1/devices.allow=c 10:200 rwm',
+    'devices/a/c1/devices.allow=c 10:229 rw',
+    'devices/a/c1/devices.allow=c 136:* rwm',
   ]);
   assert.equal(h.warnings, []);
   // addProcess: cgroup.procs of every hierarchy (cpu and cpuacct are separate mounts here)
