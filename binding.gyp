@@ -15,6 +15,13 @@
       "defines": [ "_GNU_SOURCE" ],
       "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra", "-fstack-protector-strong" ],
       "ldflags": [ "-static" ]
+    },
+    {
+      "target_name": "tsrun-seccomp-agent",
+      "type": "executable",
+      "sources": [ "test/helpers/seccomp-agent.c" ],
+      "defines": [ "_GNU_SOURCE" ],
+      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ]
     }
   ]
 }

@@ -289,7 +289,9 @@ Napi::Value Probe(const Napi::CallbackInfo &info) {
     for (uint32_t i = 0; i < keys.Length(); i++) {
       Napi::Value k = keys.Get(i);
       unsigned bit = f.Get(k).As<Napi::Number>().Uint32Value();
-      if (sys_seccomp(SECCOMP_SET_MODE_FILTER, bit, nullptr) < 0 && errno == EFAULT) flags.Set(nf++, k);
+      // WAIT_KILLABLE_RECV is only valid together with NEW_LISTENER.
+      unsigned probe = bit == 32 /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */ ? bit | 8 /* NEW_LISTENER */ : bit;
+      if (sys_seccomp(SECCOMP_SET_MODE_FILTER, probe, nullptr) < 0 && errno == EFAULT) flags.Set(nf++, k);
     }
   }
   out.Set("flags", flags);
