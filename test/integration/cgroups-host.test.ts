@@ -37,6 +37,8 @@ const layout = isRoot ? hostLayout() : undefined;
 const hasV1 = !!layout && layout.mode !== 'v2' && layout.v1.some((h) => h.controllers.includes('memory'));
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'].find((p) => fs.existsSync(p));
 
+/** cgroup2 root subtree_control before the tests: controllers we enable there are disabled again at the end. */
+const unifiedBefore = layout?.unified ? fs.readFileSync(path.join(layout.unified.mountPoint, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/).filter(Boolean) : [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgi-'));
 const children: ChildProcess[] = [];
 const handles: CgroupHandle[] = [];
@@ -97,6 +99,17 @@ test.after(() => {
     }
   }
   sweep();
+  if (layout?.unified) {
+    const file = path.join(layout.unified.mountPoint, 'cgroup.subtree_control');
+    for (const c of fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      if (unifiedBefore.includes(c)) continue;
+      try {
+        fs.writeFileSync(file, `-${c}`);
+      } catch {
+        /* in use elsewhere */
+      }
+    }
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
