@@ -1,12 +1,13 @@
 /**
  * The one error type tsrun throws. The CLI prints `message` as the single
  * error line (stderr and --log), so messages carry their context: which
- * container, path, mount or syscall, and the errno text.
+ * container, path, mount or syscall, and the errno text. (The structured
+ * part is `context`, not `details`: uvu's reporter takes `details` for a diff.)
  */
 export class TsrunError extends Error {
   constructor(
     message: string,
-    readonly details: { errno?: number; syscall?: string; path?: string; exitCode?: number } = {},
+    readonly context: { errno?: number; syscall?: string; path?: string; exitCode?: number } = {},
   ) {
     super(message);
     this.name = 'TsrunError';

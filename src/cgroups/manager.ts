@@ -393,7 +393,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
         mkdirTracked(dir, rec.created, layout.fake, h.controllers.join(','));
         if (h.controllers.includes('cpuset')) v1cpuset.ensureParents(h.mountPoint, dir);
       } catch (e) {
-        const code = (e as TsrunError).details?.errno;
+        const code = (e as TsrunError).context?.errno;
         if (spec.rootless && !limited && code !== undefined) {
           cg.warnings.push(`rootless: skipping cgroup ${h.controllers.join(',')} (${(e as Error).message})`);
           continue;

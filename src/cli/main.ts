@@ -11,7 +11,7 @@
  *
  * Errors: one line, to the log (JSON or text) and, when the log is a file, to
  * stderr as the bare message (runc's fatal()). Exit status 1, or the
- * TsrunError's details.exitCode.
+ * TsrunError's context.exitCode.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -110,7 +110,7 @@ function loadCommand(name: string): CommandRun {
 }
 
 function exitCodeOf(e: unknown): number {
-  const code = e instanceof TsrunError ? e.details.exitCode : undefined;
+  const code = e instanceof TsrunError ? e.context.exitCode : undefined;
   return typeof code === 'number' && code > 0 && code < 256 ? code : 1;
 }
 

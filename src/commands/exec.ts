@@ -77,7 +77,7 @@ export const run: CommandRun = async (inv) => {
       ignorePaused: Boolean(inv.flags.ignorePaused),
     });
   } catch (e) {
-    if (e instanceof TsrunError) throw new TsrunError(`exec failed: ${e.message}`, { ...e.details, exitCode: 255 });
+    if (e instanceof TsrunError) throw new TsrunError(`exec failed: ${e.message}`, { ...e.context, exitCode: 255 });
     throw e;
   }
 };

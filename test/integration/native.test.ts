@@ -323,8 +323,8 @@ test('native errors become TsrunError with errno and syscall', () => {
   } catch (e) {
     assert.instance(e, TsrunError);
     const err = e as TsrunError;
-    assert.is(err.details.errno, 2);
-    assert.is(err.details.syscall, 'mkfifo');
+    assert.is(err.context.errno, 2);
+    assert.is(err.context.syscall, 'mkfifo');
     assert.is(err.message, 'mkfifo /nonexistent-dir-tsrun/fifo: No such file or directory');
   }
   try {
@@ -332,7 +332,7 @@ test('native errors become TsrunError with errno and syscall', () => {
     assert.unreachable('spawnInit should fail');
   } catch (e) {
     assert.instance(e, TsrunError);
-    assert.is((e as TsrunError).details.syscall, 'open');
+    assert.is((e as TsrunError).context.syscall, 'open');
   }
 });
 
