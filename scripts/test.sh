@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`npm test`). Idempotent setup on a fresh machine that has
 # only Node 20, npm, python3, make and g++:
-#   - as root, installs runc, crun and busybox-static with apt-get when missing;
+#   - as root, installs runc, crun, busybox-static, containerd, podman and conmon
+#     with apt-get when missing;
 #   - `npm install` when node_modules is missing or older than the lock file
 #     (it builds the addon and the TypeScript through the install/prepare scripts);
 #   - otherwise rebuilds the addon / the TypeScript only when sources are newer;
@@ -31,6 +32,10 @@ install_system_packages() {
   command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
   command -v crun >/dev/null 2>&1 || missing+=(crun)
   have_static_busybox || missing+=(busybox-static)
+  # Real clients for test/integration/clients-*.test.ts (containerd's ctr + runc shim v2, podman + conmon).
+  command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+  command -v podman >/dev/null 2>&1 || missing+=(podman)
+  command -v conmon >/dev/null 2>&1 || [ -x /usr/libexec/podman/conmon ] || missing+=(conmon)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     log "missing ${missing[*]} (needs root and apt-get to install); continuing"
