@@ -65,7 +65,7 @@ export class CgroupWriteError extends TsrunError {
   constructor(
     message: string,
     readonly code: string | undefined,
-    details: TsrunError['details'],
+    details: TsrunError['context'],
   ) {
     super(message, details);
   }
