@@ -31,6 +31,8 @@ install_system_packages() {
   local missing=()
   command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
   command -v crun >/dev/null 2>&1 || missing+=(crun)
+  # linux.netDevices moves interfaces with ip(8); its tests make veth pairs.
+  command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
   have_static_busybox || missing+=(busybox-static)
   # Real clients for test/integration/clients-*.test.ts (containerd's ctr + runc shim v2, podman + conmon).
   command -v containerd >/dev/null 2>&1 || missing+=(containerd)
