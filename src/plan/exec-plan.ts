@@ -17,7 +17,7 @@ import type { Namespace, Process, Spec } from '../config/types';
 import { capabilityMask, maskHex } from './capabilities';
 import { RLIMITS } from './build';
 import { Op, type PlanStep } from './ops';
-import { ioprioStep, lsmSteps, schedulerStep } from './process-extras';
+import { execAffinitySteps, ioprioStep, lsmSteps, schedulerStep } from './process-extras';
 
 /** setns(2) names in join order: user first (it owns the others), mount last. */
 const EXEC_SETNS_ORDER: [Namespace['type'], string][] = [
@@ -60,6 +60,9 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const nsDir = `${procRoot}/${input.initPid}/ns`;
   const types = new Set((config.linux?.namespaces ?? []).map((n) => n.type));
   const steps: PlanStep[] = [];
+  // process.execCPUAffinity: "initial" from the start (before any cgroup move), "final" just before execve.
+  const affinity = execAffinitySteps(proc);
+  if (affinity.initial) steps.push(affinity.initial);
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
 
   for (const [type, name] of EXEC_SETNS_ORDER) {
@@ -93,6 +96,7 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
       ...masks,
     ),
   );
+  if (affinity.final) steps.push(affinity.final);
   // TODO(seccomp): the seccomp engineer adds the container's filter here (last before OP_EXEC).
   const args = proc.args ?? [];
   const env = proc.env ?? [];

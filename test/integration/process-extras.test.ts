@@ -105,6 +105,24 @@ test('unavailable LSMs and resctrl: clear errors, nothing left behind', () => {
   }
 });
 
+test('execCPUAffinity: ignored for the init (spec), applied to an exec\'d process', () => {
+  const online = fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  if (online === '0') return; // one CPU: nothing to pin
+  const b = sb.bundle({ args: ['sleep', '20'], edit: (c) => (c.process.execCPUAffinity = { initial: '0', final: '0' }) });
+  const id = sb.id();
+  assert.is(sb.tsrun(['run', '-d', '--bundle', b, id]).status, 0);
+  const pid = sb.state(id).pid as number;
+  const initCpus = /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+  assert.is.not(initCpus, '0', 'the init keeps its affinity');
+  const cfg = JSON.parse(fs.readFileSync(`${b}/config.json`, 'utf8'));
+  const proc = { ...cfg.process, args: ['sh', '-c', 'grep Cpus_allowed_list /proc/self/status'], execCPUAffinity: { initial: '1', final: '0' } };
+  fs.writeFileSync(`${b}/proc.json`, JSON.stringify(proc));
+  const r = sb.tsrun(['exec', '--process', `${b}/proc.json`, id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Cpus_allowed_list:\s*0\n/);
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
+});
+
 test('annotations are kept in the state', () => {
   const b = sb.bundle({ args: ['sleep', '5'], edit: (c) => (c.annotations = { 'org.example.a': '1', 'org.example.b': 'x y' }) });
   const id = sb.id();
