@@ -19,10 +19,7 @@ export function cgroupOf(rec: StateRecord): CgroupRecord | undefined {
 
 export function loadContainerCgroup(root: string, id: string): ContainerCgroup {
   const rec = loadState(root, id);
-  const cg = openCgroup(cgroupOf(rec));
-  let status = containerStatus(root, rec);
-  if ((status === 'running' || status === 'created') && cg.isFrozen()) status = 'paused';
-  return { rec, status, cg };
+  return { rec, status: containerStatus(root, rec), cg: openCgroup(cgroupOf(rec)) };
 }
 
 /** A container with no cgroup record can't be paused, updated, ...: say so. */

@@ -5,6 +5,7 @@ import { getLogger } from '../log/logger';
 import { parseSignal } from '../signals';
 import { containerStatus } from '../state/status';
 import { loadState } from '../state/store';
+import { containerCgroup, hasPrivatePidNs } from '../lifecycle/container-cgroup';
 
 export const run: CommandRun = (inv) => {
   const root = inv.globals.root;
@@ -14,13 +15,14 @@ export const run: CommandRun = (inv) => {
   const rec = loadState(root, id);
   const signo = parseSignal(sig);
   const status = containerStatus(root, rec);
-  // HOOK(paused): a paused container can be signalled too (the signal is delivered on resume).
-  if (status !== 'created' && status !== 'running') {
+  // A paused container can be signalled too (the signal is delivered on resume), as runc.
+  if (status === 'stopped') {
     // runc: --all is obsolete, but it still turns "not running" into success.
     if (all) return 0;
     throw new TsrunError(ERR_NOT_RUNNING);
   }
-  // HOOK(cgroups): SIGKILL to a container without its own pid namespace must kill the whole cgroup.
+  // runc: SIGKILL to a container without its own pid namespace (or --all) reaches its whole cgroup.
+  if (all || (signo === 9 && !hasPrivatePidNs(rec))) containerCgroup(rec)?.killAll(signo);
   try {
     process.kill(rec.pid, signo);
   } catch (e) {

@@ -26,6 +26,7 @@ import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/r
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE } from '../plan/build';
+import { prepareCgroup, type CgroupHandle } from '../cgroups';
 
 export interface CreateOptions {
   globals: Globals;
@@ -80,6 +81,7 @@ export function createContainer(opts: CreateOptions): Created {
   return withLock(opts.globals.root, opts.id, () => {
     const dir = createContainerDir(opts.globals.root, opts.id);
     let pid = 0;
+    let cg: CgroupHandle | undefined;
     let hookState: HookState | undefined;
     try {
       const fifo = path.join(dir, EXEC_FIFO);
@@ -114,6 +116,16 @@ export function createContainer(opts: CreateOptions): Created {
           }
         },
       });
+      cg = prepareCgroup({
+        id: opts.id,
+        cgroupsPath: config.linux?.cgroupsPath,
+        resources: config.linux?.resources,
+        devices: config.linux?.devices,
+        systemd: opts.globals.systemdCgroup,
+        manager: opts.globals.cgroupManager,
+        rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
+      });
+      for (const w of cg.warnings) log.warn(w);
       const child = spawnInit({
         initPath: initHelperPath(),
         cloneFlags: plan.cloneFlags,
@@ -123,6 +135,8 @@ export function createContainer(opts: CreateOptions): Created {
         ...(plan.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
       });
       pid = child.pid;
+      // The init joins its cgroups while it still waits for its plan: before anything of the user's runs.
+      cg.addProcess(pid);
       seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations });
       // HOOK(rootless cgroups): an unprivileged caller writes only delegated cgroups (src/cgroups).
       hookState = { ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations ?? {} };
@@ -152,6 +166,7 @@ export function createContainer(opts: CreateOptions): Created {
         owner: currentOwner(),
         annotations: config.annotations ?? {},
         cloneParent: child.cloneParent,
+        cgroup: cg.record,
         // `exec` takes the namespaces, capabilities and process defaults from here.
         config: savedConfig,
       };
@@ -166,6 +181,11 @@ export function createContainer(opts: CreateOptions): Created {
         } catch {
           /* already gone */
         }
+      }
+      try {
+        cg?.destroy();
+      } catch (cleanup) {
+        log.warn(`rollback: ${(cleanup as Error).message}`);
       }
       destroyContainer(opts.globals.root, opts.id, pid > 0 ? pid : undefined);
       // runtime.md: a failed create continues at step 12 (destroy), then 13 (poststop hooks, warnings only).

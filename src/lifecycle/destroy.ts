@@ -10,6 +10,7 @@ import { containerDir } from '../state/paths';
 import { releaseHostExtras } from './host-extras';
 import { recordHooks } from '../hooks/start';
 import { runPoststopHooks } from '../hooks/run';
+import { containerCgroup } from './container-cgroup';
 
 /**
  * Frees everything a container holds, then its state directory. The init
@@ -20,8 +21,12 @@ import { runPoststopHooks } from '../hooks/run';
 export function destroyContainer(root: string, id: string, rec?: StateRecord | number): void {
   const log = getLogger();
   log.debug('destroying container', { id, pid: typeof rec === 'number' ? rec : rec?.pid });
-  // HOOK(cgroups): kill anything left in the container's cgroup (cgroup.kill, or
-  // SIGKILL + freeze for v1) and remove the cgroup directory, before the state goes.
+  // Anything left in the container's cgroup is killed, and the cgroups it created removed.
+  const cgroup = rec && typeof rec === 'object' ? containerCgroup(rec) : undefined;
+  if (cgroup) {
+    cgroup.killAll(9);
+    cgroup.destroy();
+  }
   // poststop hooks run after the state is gone (below).
   releaseHostExtras(containerDir(root, id));
   removeContainerDir(root, id);
@@ -47,7 +52,8 @@ export function killAndWait(rec: StateRecord, signal = 9, timeoutMs = 10_000): v
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw new TsrunError(`kill container ${rec.id} init (pid ${rec.pid}): ${(e as Error).message}`);
   }
-  // HOOK(cgroups): without a private pid namespace, SIGKILL must reach every process in
-  // the cgroup (runc: cgroup.kill); until then only the init is signalled.
+  // SIGKILL through the cgroup too: it reaches processes outside a private pid namespace,
+  // and it thaws a paused container, whose frozen init could not die otherwise.
+  if (signal === 9) containerCgroup(rec)?.killAll(9);
   if (!waitForExit(rec.pid, rec.initStartTime, timeoutMs)) throw new TsrunError('container init still running');
 }

@@ -10,15 +10,32 @@ export type ContainerStatus = 'created' | 'running' | 'stopped' | 'paused';
 /**
  * - init not alive (missing, zombie, or pid reused) → stopped
  * - init alive and `<dir>/exec.fifo` present        → created (blocked until `start`)
+ * - init alive, cgroup frozen                         → paused
  * - init alive                                        → running
  */
 export function containerStatus(root: string, rec: StateRecord): ContainerStatus {
   if (!rec.pid || !processAlive(rec.pid, rec.initStartTime)) return 'stopped';
   if (fs.existsSync(path.join(containerDir(root, rec.id), EXEC_FIFO))) return 'created';
-  // HOOK(paused): when cgroup support lands, return 'paused' here if the container's
-  // cgroup is frozen (cgroup v2 `cgroup.freeze` = 1 / v1 freezer.state FROZEN).
-  // Not implemented yet: no container can be paused, so this is never wrong.
-  return 'running';
+  return isFrozen(rec) ? 'paused' : 'running';
+}
+
+/**
+ * Whether the container's cgroup is frozen (`tsrun pause`): v1 freezer.state,
+ * else v2 cgroup.freeze. Read directly rather than through src/cgroups, which
+ * `state` would otherwise have to load on every call.
+ */
+function isFrozen(rec: StateRecord): boolean {
+  const paths = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
+  if (!paths) return false;
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  if (paths.freezer) return ['FROZEN', 'FREEZING'].includes(read(path.join(paths.freezer, 'freezer.state')));
+  return paths[''] !== undefined && read(path.join(paths[''], 'cgroup.freeze')) === '1';
 }
 
 /** The state document of the OCI runtime spec, plus runc's `owner` (and `created`). */
