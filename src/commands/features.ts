@@ -15,6 +15,7 @@ import { NAMESPACE_TYPES } from '../config/semantic';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SPEC_VERSION } from '../spec/default';
+import { seccompFeatures } from '../seccomp';
 
 /** Mount options runc knows; tsrun lists those its parser consumes (the rest would go to mount(2) as data). */
 const CANDIDATE_MOUNT_OPTIONS = [
@@ -38,26 +39,13 @@ export function supportedMountOptions(): string[] {
   }).sort();
 }
 
-interface SeccompModule {
-  seccompFeatures?: () => Record<string, unknown>;
-}
+/** The six hook kinds tsrun runs (src/hooks, plan/hooks.ts). */
+export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
-/** The seccomp engineer's src/seccomp, when it is built into this tsrun. */
-function seccompFeatures(): Record<string, unknown> {
-  for (const m of ['../seccomp', '../seccomp/features']) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(m) as SeccompModule;
-      if (typeof mod.seccompFeatures === 'function') return mod.seccompFeatures();
-    } catch {
-      /* not built in */
-    }
-  }
-  return { enabled: false };
+/** idmap/ridmap mount options are parsed and planned (mount_setattr with MOUNT_ATTR_IDMAP). */
+function idmapSupported(): boolean {
+  return parseMountOptions(['idmap'], 'features').idmap === 'idmap';
 }
-
-/** The six hook kinds, once tsrun runs them (lifecycle hooks). */
-export const HOOKS: string[] = [];
 
 /** tsrun's version, from package.json (src/cli/main.ts runs the CLI when imported). */
 function tsrunVersion(): string {
@@ -73,7 +61,7 @@ export function buildFeatures(): Record<string, unknown> {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
   };
-  if (HOOKS.length > 0) doc.hooks = HOOKS;
+  doc.hooks = HOOKS;
   doc.mountOptions = supportedMountOptions();
   doc.linux = {
     namespaces: [...NAMESPACE_TYPES].sort(),
@@ -84,6 +72,7 @@ export function buildFeatures(): Record<string, unknown> {
     selinux: { enabled: true },
     intelRdt: { enabled: true, schemata: true, monitoring: true },
     memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
+    mountExtensions: { idmap: { enabled: idmapSupported() } },
     netDevices: { enabled: true },
   };
   doc.annotations = {

@@ -2,6 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildFeatures, supportedMountOptions } from '../../src/commands/features';
 import { validateFeatures } from '../../src/config/validators';
+import { seccompFeatures } from '../../src/seccomp';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseMountOptions } from '../../src/plan/mount-options';
 import { CAPABILITIES, capabilityNumber } from '../../src/plan/capabilities';
 import { MPOL_MODES } from '../../src/plan/process-extras';
@@ -46,11 +49,15 @@ test('every listed capability and namespace is known to the plan builder', () =>
 
 test('memoryPolicy modes are the ones the plan encodes; seccomp is honest', () => {
   assert.equal(doc.linux.memoryPolicy.modes, Object.keys(MPOL_MODES));
-  const s = doc.linux.seccomp;
-  if (!s.enabled) assert.equal(Object.keys(s), ['enabled']);
-  else assert.ok(Array.isArray(s.actions) && s.actions.length > 0);
+  assert.equal(doc.linux.seccomp, seccompFeatures(), 'seccomp: what src/seccomp probes');
+  assert.equal(doc.linux.mountExtensions, { idmap: { enabled: parseMountOptions(['idmap'], 'x').idmap === 'idmap' } });
   assert.equal(doc.linux.cgroup.systemd, false);
   assert.equal(doc.linux.netDevices, { enabled: true });
+});
+
+test('hooks: the six kinds of config-schema.json', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../schemas/config-schema.json'), 'utf8'));
+  assert.equal([...doc.hooks].sort(), Object.keys(schema.properties.hooks.properties).sort());
 });
 
 test.run();
