@@ -70,7 +70,8 @@ export function runHook(stage: HookStage, index: number, hook: Hook, state: Hook
   const where = `${stage} hook #${index} ${hook.path}`;
   const output = oneLine(`${r.stdout?.toString() ?? ''} ${r.stderr?.toString() ?? ''}`);
   const out = output ? `, output: ${output}` : '';
-  const err = r.error as NodeJS.ErrnoException | undefined;
+  // A hook that does not read its stdin makes the write fail with EPIPE: not a failure by itself.
+  const err = (r.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && r.status !== null ? undefined : (r.error as NodeJS.ErrnoException | undefined);
   if (err?.code === 'ETIMEDOUT') throw new TsrunError(`${where}: timed out after ${hook.timeout} s${out}`);
   if (err) throw new TsrunError(`${where}: ${err.message}`);
   if (r.signal) throw new TsrunError(`${where}: killed by ${r.signal}${out}`);

@@ -1,0 +1,109 @@
+/** User namespaces as root: mappings, ownership of /dev and mounts, mknod fallback, r* options, idmap mounts. */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Sandbox } from '../helpers/tsrun';
+
+const sb = new Sandbox('tsrun-userns-');
+fs.chmodSync(sb.dir, 0o755); // the container's root (a high host uid) must reach the bundles
+const mounted: string[] = [];
+test.after(() => {
+  for (const m of mounted) execFileSync('umount', ['-l', m]);
+  sb.cleanup();
+});
+
+const HOST = 200000;
+
+function chownTree(p: string, uid: number): void {
+  fs.lchownSync(p, uid, uid);
+  if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uid);
+}
+
+function usernsBundle(script: string, edit?: (c: Record<string, any>) => void): string {
+  const b = sb.bundle({
+    args: ['sh', '-c', script],
+    edit: (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: HOST, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: HOST, size: 65536 }];
+      c.mounts = c.mounts.filter((m: any) => m.type !== 'sysfs' && m.type !== 'cgroup');
+      c.mounts.push({ destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+      edit?.(c);
+    },
+  });
+  chownTree(path.join(b, 'rootfs'), HOST);
+  return b;
+}
+
+test('maps, root of the namespace, host view of the process', () => {
+  const b = usernsBundle('cat /proc/self/uid_map /proc/self/gid_map; id -u; sleep 0.5');
+  const id = sb.id();
+  assert.is(sb.tsrun(['run', '-d', '--bundle', b, id]).status, 0);
+  const pid = sb.state(id).pid;
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  assert.match(status, new RegExp(`\\nUid:\\s+${HOST}\\s`), 'host sees the mapped uid');
+  sb.waitStatus(id, 'stopped');
+  assert.is(sb.tsrun(['delete', id]).status, 0);
+});
+
+test('devices are bind-mounted from the host (mknod is not allowed) and work; /dev and mounts owned by the container root', () => {
+  const b = usernsBundle('ls -ln /dev/null /dev/zero | cut -c1-45; stat -c "%u %g" /dev /dev/shm /tmp; head -c 3 /dev/zero | wc -c; grep " /dev/null " /proc/self/mountinfo | wc -l');
+  const id = sb.id();
+  const r = sb.tsrun(['run', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  const out = r.stdout.split('\n');
+  assert.match(out[0], /^crw-rw-rw-\s+1 65534\s+65534\s+1,\s+3/); // host root shows as the overflow id
+  assert.is(out[2], '0 0');
+  assert.is(out[3], '0 0');
+  assert.is(out[4], '0 0');
+  assert.is(out[5].trim(), '3');
+  assert.is(out[6].trim(), '1', '/dev/null is a bind mount');
+});
+
+test('rro/rnosuid apply recursively to submounts (mount_setattr AT_RECURSIVE)', () => {
+  const src = path.join(sb.dir, 'rsrc');
+  fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', path.join(src, 'sub')]);
+  mounted.push(path.join(src, 'sub'));
+  const b = usernsBundle('touch /d/sub/x 2>&1; grep " /d" /proc/mounts | cut -d" " -f2,4', (c) => {
+    c.mounts.push({ destination: '/d', type: 'bind', source: src, options: ['rbind', 'rro', 'rnosuid', 'rnoatime'] });
+  });
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Read-only file system/);
+  const sub = r.stdout.split('\n').find((l) => l.startsWith('/d/sub '))!;
+  assert.match(sub, /^\/d\/sub ro,nosuid,.*noatime/);
+});
+
+test('idmap mount on tmpfs and ext4 (no user namespace): files show the mapped owner', () => {
+  const ext = path.join(sb.dir, 'idsrc');
+  fs.mkdirSync(ext);
+  fs.writeFileSync(path.join(ext, 'f'), 'x');
+  const tmp = path.join(sb.dir, 'idtmp');
+  fs.mkdirSync(tmp);
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', tmp]);
+  mounted.push(tmp);
+  fs.writeFileSync(path.join(tmp, 'g'), 'y');
+  const maps = { uidMappings: [{ containerID: 0, hostID: 1500, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1600, size: 1 }] };
+  const b = sb.bundle({
+    args: ['sh', '-c', 'stat -c "%u %g" /e/f /t/g; grep -c idmapped /proc/mounts'],
+    edit: (c) => {
+      c.mounts.push({ destination: '/e', type: 'bind', source: ext, options: ['bind', 'idmap'], ...maps });
+      c.mounts.push({ destination: '/t', type: 'bind', source: tmp, options: ['rbind', 'ridmap', 'ro'], ...maps });
+    },
+  });
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n'), ['1500 1600', '1500 1600', '2']);
+});
+
+test('idmap without any mapping is an error before anything runs', () => {
+  const b = sb.bundle({ edit: (c) => c.mounts.push({ destination: '/e', type: 'bind', source: sb.dir, options: ['bind', 'idmap'] }) });
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /idmap\\?" needs uidMappings and gidMappings/);
+});
+
+test.run();
