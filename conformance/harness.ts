@@ -104,14 +104,14 @@ export class Harness {
   }
 
   /** `create` with stdout/stderr going to files, as a caller hands the container its stdio. */
-  tryCreate(id = this.id, bundle = this.bundle, pidFile: string | undefined = this.pidFile): RunResult {
+  tryCreate(id = this.id, bundle = this.bundle, pidFile: string | undefined = this.pidFile, extra: string[] = []): RunResult {
     this.ids.add(id);
     const out = fs.openSync(this.outFile, 'a');
     const err = fs.openSync(this.errFile, 'a');
     try {
       const args = ['create', '--bundle', bundle];
       if (pidFile) args.push('--pid-file', pidFile);
-      args.push(id);
+      args.push(...extra, id);
       const r = invoke(this.rt, args, { stdio: ['ignore', out, err] });
       return { ...r, stderr: this.stderr() };
     } finally {
