@@ -1,6 +1,7 @@
 /* Process attributes and the end of the plan: OP_HOSTNAME, OP_DOMAINNAME,
  * OP_SYSCTL, OP_RLIMIT, OP_OOM_SCORE_ADJ, OP_OPEN_FIFO, OP_CHDIR, OP_READY,
  * OP_EXEC. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -117,6 +118,26 @@ static void reset_signals(void) {
   }
 }
 
+/* Marks every fd >= low close-on-exec. close_range first; a seccomp profile
+ * loaded earlier (without no_new_privs) may refuse it, so fall back to what
+ * runc does, which such profiles allow: walk /proc/self/fd and fcntl each. */
+static void cloexec_from(unsigned low) {
+  if (close_range(low, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  int err = errno;
+  if (err != EPERM && err != ENOSYS && err != EINVAL) die(err, "exec: close_range from %u", low);
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) die(errno, "exec: close_range from %u: %s; open /proc/self/fd", low, strerror(err));
+  int self = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end || end == e->d_name || fd < (long)low || fd == self) continue;
+    if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) die(errno, "exec: cloexec fd %ld", fd);
+  }
+  closedir(d);
+}
+
 _Noreturn void op_exec(const struct op *o) {
   need_fields(o, 3);
   const char *path = fstr(o, 0);
@@ -132,7 +153,7 @@ _Noreturn void op_exec(const struct op *o) {
   reset_signals();
   /* Nothing but stdio and the preserved fds may reach the container
    * (CVE-2024-21626); CLOEXEC keeps our own fds usable until execve. */
-  if (close_range(3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die(errno, "exec: close_range from %u", 3 + preserve);
+  cloexec_from(3 + preserve);
   if (ctx.sync_fd >= 0 && fcntl(ctx.sync_fd, F_SETFD, FD_CLOEXEC) < 0) die(errno, "exec: cloexec sync socket");
   uint64_t empty = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0) die(errno, "exec: unblock signals");

@@ -127,6 +127,22 @@ test('--preserve-fds passes fd 3 through', () => {
   assert.is(r.stdout.trim(), '0 1 2 3 4');
 });
 
+test('a seccomp profile loaded before exec that refuses close_range still runs (fd cleanup falls back to /proc/self/fd)', () => {
+  const b = sb.bundle({
+    args: ['sh', '-c', 'ls /proc/self/fd | tr "\\n" " "'],
+    edit: (c) => {
+      c.process.noNewPrivileges = false; // the filter is loaded early, before capabilities drop
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+    },
+  });
+  const extra = path.join(sb.dir, 'leak');
+  fs.writeFileSync(extra, 'x');
+  // fd 5 is inherited without CLOEXEC from the caller and must not reach the container.
+  const r = sb.exec(['sh', '-c', `exec 5<${extra}; exec ${TSRUN} --root ${sb.root} run --bundle ${b} ${sb.id()}`]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), '0 1 2 3');
+});
+
 test('a bad config creates nothing: clear error, exit 1, no state, no process', () => {
   const before = initHelpers();
   const b = sb.bundle({ args: ['/no/such/binary'] });
