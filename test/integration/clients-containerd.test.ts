@@ -46,6 +46,10 @@ test.before(() => {
   }
 });
 
+// uvu chains synchronous tests without returning to the event loop: yield once per
+// test so that a SIGTERM/SIGINT (runner timeout, ^C) runs the clean-up promptly.
+test.before.each(() => new Promise<void>((resolve) => setImmediate(resolve)));
+
 test.after(() => {
   const t = Date.now();
   cleanup();

@@ -28,6 +28,10 @@ test.before(() => {
   timings.push(`image built and imported in ${Date.now() - t} ms`);
 });
 
+// uvu chains synchronous tests without returning to the event loop: yield once per
+// test so that a SIGTERM/SIGINT (runner timeout, ^C) runs the clean-up promptly.
+test.before.each(() => new Promise<void>((resolve) => setImmediate(resolve)));
+
 test.after(() => {
   const t = Date.now();
   cleanup();
