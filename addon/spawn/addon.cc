@@ -4,6 +4,7 @@
 
 #include <sched.h>
 
+#include "bpf.h"
 #include "console.h"
 #include "native_error.h"
 #include "seccomp.h"
@@ -180,6 +181,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid, "waitPid"));
   seccomp_register(env, exports);
+  bpf_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));

@@ -16,6 +16,7 @@ import type { LinuxResources } from '../config/types';
 import { TsrunError, describeSystemError } from '../errors';
 import { sleepSync } from '../state/proc';
 import type { SetCtx } from './ctx';
+import { deviceFilterInsns, disassemble } from './bpf';
 import { deviceRules } from './devices';
 import * as freezer from './freezer';
 import { cgReadOpt, cgWrite } from './fsutil';
@@ -158,7 +159,11 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
     v2hugetlb.set(u, r.hugepageLimits);
     rdma.set(u, r.rdma);
     if (net?.classID || net?.priorities?.length) ctx.warn('network.classID / network.priorities ignored: cgroup v2 has no net_cls / net_prio (use eBPF)');
-    if (rules) ctx.warn('device cgroup rules NOT enforced: cgroup v2 needs a BPF_CGROUP_DEVICE program and the eBPF loader is not implemented yet');
+    // Device rules: a BPF_CGROUP_DEVICE program (bpf.ts), replacing any attached before. Fake trees only get the listing.
+    if (rules) {
+      if (rec.fake) fs.writeFileSync(path.join(u, 'devices.bpf'), disassemble(deviceFilterInsns(rules)).join('\n') + '\n');
+      else (require('./bpf-native') as typeof import('./bpf-native')).attachDeviceFilter(u, rules);
+    }
     unified.set(u, r.unified, (c) => available(u).has(c));
     return;
   }
