@@ -106,13 +106,8 @@ export class Podman {
   stop(): void {
     const ids = this.podman(['ps', '-aq', '--no-trunc'], { timeoutMs: 20_000 }).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
     this.podman(['rm', '--force', '--all', '--time', '0'], { timeoutMs: 60_000 });
-    // Whatever podman could not remove: the runtimes' default roots hold our containers by id.
-    for (const rt of RUNTIMES) {
-      const root = rt.name === 'runc' ? '/run/runc' : '/run/tsrun';
-      for (const id of ids) {
-        if (fs.existsSync(path.join(root, id))) runCmd(this.dir, [rt.bin, '--root', root, 'delete', '--force', id], { timeoutMs: 20_000 });
-      }
-    }
+    // Whatever podman could not remove: the runtimes' default roots hold our containers (bundles under our dir).
+    forceDeleteMentioning(this.dir);
     killPids(pidsMentioning(this.dir));
     unmountUnder(this.dir);
     fs.rmSync(this.dir, { recursive: true, force: true });
@@ -164,8 +159,30 @@ function sweepStale(): void {
       /* half-made */
     }
     if (owner && alive(owner)) continue;
+    forceDeleteMentioning(dir);
     killPids(pidsMentioning(dir));
     unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Force-deletes, with its own runtime, every container whose state (in the runtime's default root) mentions `dir`. */
+function forceDeleteMentioning(dir: string): void {
+  for (const rt of RUNTIMES) {
+    const root = rt.name === 'runc' ? '/run/runc' : '/run/tsrun';
+    let ids: string[] = [];
+    try {
+      ids = fs.readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const id of ids) {
+      try {
+        if (!fs.readFileSync(path.join(root, id, 'state.json'), 'utf8').includes(dir)) continue;
+      } catch {
+        continue;
+      }
+      runCmd(os.tmpdir(), [rt.bin, '--root', root, 'delete', '--force', id], { timeoutMs: 20_000 });
+    }
   }
 }
