@@ -16,7 +16,6 @@
  * Each hook gets the state JSON on stdin, exactly its `env`, args[0] as argv[0], and is
  * SIGKILLed after `timeout` seconds.
  */
-import { spawnSync } from 'node:child_process';
 import { TsrunError } from '../errors';
 import type { Hook, Hooks } from '../config/types';
 
@@ -58,6 +57,8 @@ function oneLine(s: string, max = 300): string {
 /** Runs one hook in the runtime namespace; throws TsrunError when it fails or times out. */
 export function runHook(stage: HookStage, index: number, hook: Hook, state: HookState): void {
   const args = hook.args ?? [];
+  // child_process is loaded only when a hook really runs: start and delete are hot paths.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(hook.path, args.slice(1), {
     argv0: args[0] ?? hook.path,
     env: envObject(hook.env),

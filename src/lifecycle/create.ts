@@ -21,7 +21,7 @@ import { withLock } from '../state/lock';
 import { destroyContainer } from './destroy';
 import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
 import { awaitReady, sendPlan } from './sync';
-import { prepareSeccomp } from '../seccomp';
+import type { PreparedSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
@@ -75,7 +75,9 @@ export function createContainer(opts: CreateOptions): Created {
   if (!execPath) throw new TsrunError(`exec: "${args[0]}": executable file not found in $PATH of the container`);
   ensureCwd(rootfs, proc.cwd);
   // linux.seccomp: validated and compiled to BPF once, before anything exists.
-  const seccomp = prepareSeccomp(config, log);
+  const seccomp: PreparedSeccomp | undefined = config.linux?.seccomp
+    ? (require('../seccomp') as typeof import('../seccomp')).prepareSeccomp(config, log)
+    : undefined;
   checkHostExtras(config);
 
   return withLock(opts.globals.root, opts.id, () => {

@@ -8,7 +8,6 @@
  * What was created on the host is recorded in the state dir (HOST_EXTRAS)
  * so delete (and create's rollback) release it.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError } from '../errors';
@@ -102,6 +101,7 @@ export function checkHostExtras(config: Spec): void {
 function ip(args: string[], netns?: string): string {
   const argv = netns ? ['nsenter', `--net=${netns}`, 'ip', ...args] : ['ip', ...args];
   try {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
     return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
