@@ -34,6 +34,8 @@ install_system_packages() {
   # linux.netDevices moves interfaces with ip(8); its tests make veth pairs.
   command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
   have_static_busybox || missing+=(busybox-static)
+  # newuidmap/newgidmap: rootless containers with /etc/subuid ranges (test/integration/rootless.test.ts).
+  [ -x /usr/bin/newuidmap ] || missing+=(uidmap)
   # Real clients for test/integration/clients-*.test.ts (containerd's ctr + runc shim v2, podman + conmon).
   command -v containerd >/dev/null 2>&1 || missing+=(containerd)
   command -v podman >/dev/null 2>&1 || missing+=(podman)
