@@ -61,7 +61,10 @@ enum tsrun_op {
    * remounts with MS_REMOUNT|MS_BIND|flags. propagation_flags (0 = none) is
    * applied with a separate mount(NULL, dest, NULL, propagation_flags).
    * A bind source is a host path, opened O_PATH (must exist; resolve
-   * relative sources against the bundle in TS). Needs OP_BIND_ROOTFS first. */
+   * relative sources against the bundle in TS). Needs OP_BIND_ROOTFS first.
+   * An optional 8th field "copyup" (tmpfs only, crun's tmpcopyup): the new
+   * mount starts with a copy of the directory it covers (contents, modes,
+   * owners, symlinks, device nodes), read from an fd opened before mounting. */
   OP_MOUNT = 4,
   /* Create a device node. fields: dest, type ("c","b","p","u"), major, minor,
    * file_mode (permission bits, decimal), uid, gid, host_path.
@@ -193,38 +196,6 @@ enum tsrun_op_hooks {
    * fields: source, dest, kind ("dir"/"file"), tree ("0"/"1"),
    * idmap_recursive ("0"/"1"), uid_map, gid_map, attr_set, attr_clr. */
   OP_MOUNT_IDMAP = 54,
-};
-
-/* 60-79: the rest of the process and linux fields (addon/init/extras.c). */
-enum tsrun_op_extras {
-  /* unshare(CLONE_NEWTIME), then write each line of offsets (possibly empty)
-   * to /proc/self/timens_offsets: "monotonic|boottime <secs> <nanosecs>".
-   * Only time_for_children changes; OP_EXEC's execve enters the namespace.
-   * The builder leaves CLONE_NEWTIME out of the clone flags (a cloned child
-   * is already inside, and offsets are frozen once a process is). Put it
-   * right after the OP_SETNS joins (a joined user ns then owns it).
-   * fields: offsets */
-  OP_TIMENS = 60,
-  /* personality(persona). fields: persona (decimal: PER_LINUX, PER_LINUX32) */
-  OP_PERSONALITY = 61,
-  /* sched_setattr(0, attr, 0). fields: policy, flags, nice, priority,
-   * runtime, deadline, period (decimal; nice signed). Before OP_IDENTITY
-   * (raising the priority needs CAP_SYS_NICE). */
-  OP_SCHEDULER = 62,
-  /* ioprio_set(IOPRIO_WHO_PROCESS, 0, value). fields: value
-   * (class << 13 | level). Before OP_IDENTITY. */
-  OP_IOPRIO = 63,
-  /* set_mempolicy(mode, nodemask, maxnode). fields: mode (MPOL_* | MPOL_F_*,
-   * decimal), nodes ("0-3,7"; empty = NULL mask). */
-  OP_MEMPOLICY = 64,
-  /* sched_setaffinity(0, cpus). fields: cpus ("0-3,7"). For an exec'd
-   * process's execCPUAffinity (the spec exempts the container's init). */
-  OP_CPU_AFFINITY = 65,
-  /* Label for the next execve: apparmor writes "exec <label>" to
-   * /proc/self/attr/apparmor/exec (else attr/exec); selinux writes <label>
-   * to /proc/self/attr/exec. After pivot (the container's /proc), before
-   * OP_IDENTITY. fields: lsm ("apparmor"|"selinux"), label */
-  OP_LSM_EXEC_LABEL = 66,
 };
 
 /* 60-79: the rest of the process and linux fields (addon/init/extras.c). */

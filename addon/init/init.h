@@ -119,17 +119,9 @@ void op_mempolicy(const struct op *o);
 void op_cpu_affinity(const struct op *o);
 void op_lsm_exec_label(const struct op *o);
 
-/* extras.c: ops 60-79 */
-void op_timens(const struct op *o);
-void op_personality(const struct op *o);
-void op_scheduler(const struct op *o);
-void op_ioprio(const struct op *o);
-void op_mempolicy(const struct op *o);
-void op_cpu_affinity(const struct op *o);
-void op_lsm_exec_label(const struct op *o);
-
 /* mounts.c helpers shared with rootfs.c */
 void remount_keep_locked(int fd, const char *what, unsigned long flags);
+void copy_tree(int src_dir, int dst_dir, const char *what); /* copyup.c: tmpcopyup */
 unsigned long mount_flags_of(int fd);
 /* rootfs.c: opens ctx.devnull_fd (before pivot). */
 void open_devnull(void);

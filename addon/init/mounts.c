@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -139,6 +140,23 @@ void op_mount(const struct op *o) {
       remount_keep_locked(nfd, dest, extra);
       close(nfd);
     }
+  } else if (o->nfields > 7 && !strcmp(fstr(o, 7), "copyup")) {
+    /* The directory being covered stays reachable through an fd opened first. */
+    int under = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (under < 0) die(errno, "tmpcopyup %s: open the directory it covers", dest);
+    if (mount(source, target, fstype, flags & ~(unsigned long)MS_RDONLY, *data ? data : NULL) < 0)
+      die(errno, "mount %s (%s) on %s", source, fstype, dest);
+    int top = reopen(dest);
+    int topdir = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (topdir < 0) die(errno, "tmpcopyup %s: open the new mount", dest);
+    struct stat st;
+    if (fstat(under, &st) < 0 || fchown(topdir, st.st_uid, st.st_gid) < 0 || fchmod(topdir, st.st_mode & 07777) < 0)
+      die(errno, "tmpcopyup %s: owner and mode of the mount", dest);
+    copy_tree(under, topdir, dest);
+    close(under);
+    close(topdir);
+    if (flags & MS_RDONLY) remount_keep_locked(top, dest, flags & MNT_FLAGS);
+    close(top);
   } else {
     if (mount(source, target, fstype, flags, *data ? data : NULL) < 0)
       die(errno, "mount %s (%s) on %s", source, fstype, dest);

@@ -279,7 +279,9 @@ function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {
   if (m.type === 'cgroup') return cgroupSteps(dest, opts.flags, input);
   if (!m.type) throw new TsrunError(`${where}: mount type is required for non-bind mounts`);
   const data = withMountLabel(opts.data, input.config.linux?.mountLabel);
-  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, data, propagation, 'dir'), ...setattrSteps(dest, opts)];
+  if (opts.copyUp && m.type !== 'tmpfs') throw new TsrunError(`${where}: "tmpcopyup" is only supported on tmpfs mounts`);
+  const copyUp = opts.copyUp ? ['copyup'] : [];
+  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, data, propagation, 'dir', ...copyUp), ...setattrSteps(dest, opts)];
 }
 
 /** The recursive r* options: one mount_setattr(AT_RECURSIVE) after the mount. */

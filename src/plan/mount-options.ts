@@ -132,6 +132,8 @@ export interface ParsedMountOptions {
   attrClr: number;
   /** "idmap" / "ridmap" (MOUNT_ATTR_IDMAP, recursively for ridmap), or none. */
   idmap?: 'idmap' | 'ridmap';
+  /** crun's "tmpcopyup": a tmpfs starts with a copy of the directory it covers (podman --read-only). */
+  copyUp: boolean;
 }
 
 export function parseMountOptions(options: readonly string[] | undefined, where: string): ParsedMountOptions {
@@ -141,6 +143,7 @@ export function parseMountOptions(options: readonly string[] | undefined, where:
   let attrSet = 0;
   let attrClr = 0;
   let idmap: ParsedMountOptions['idmap'];
+  let copyUp = false;
   for (const opt of options ?? []) {
     const f = FLAG_OPTIONS[opt];
     if (f) {
@@ -154,10 +157,12 @@ export function parseMountOptions(options: readonly string[] | undefined, where:
       attrClr = (attrClr & ~set) | clr;
     } else if (opt === 'idmap' || opt === 'ridmap') {
       idmap = opt;
+    } else if (opt === 'tmpcopyup') {
+      copyUp = true;
     } else {
       // The spec: unknown options are passed to mount(2) as data.
       data.push(opt);
     }
   }
-  return { flags, propagation, data: data.join(','), attrSet, attrClr, idmap };
+  return { flags, propagation, data: data.join(','), attrSet, attrClr, idmap, copyUp };
 }
