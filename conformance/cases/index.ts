@@ -11,5 +11,6 @@ import { hookCases } from './hooks';
 import { usernsCases } from './userns';
 import { deviceCases } from './devices';
 import { processExtrasCases } from './process-extras';
+import { seccompCases } from './seccomp';
 
-export const allCases: Case[] = [...execCases, ...terminalCases, ...lifecycleCases, ...execCases, ...terminalCases, ...processCases, ...processExtrasCases, ...filesystemCases, ...errorCases, ...hookCases, ...usernsCases, ...deviceCases];
+export const allCases: Case[] = [...execCases, ...terminalCases, ...lifecycleCases, ...execCases, ...terminalCases, ...processCases, ...processExtrasCases, ...filesystemCases, ...errorCases, ...hookCases, ...usernsCases, ...deviceCases, ...seccompCases];
