@@ -82,7 +82,8 @@ export const execCases: Case[] = [
     run(h) {
       const pid = running(h);
       const pf = path.join(h.dir, 'exec.pid');
-      const r = h.run(['exec', '--detach', '--pid-file', pf, h.id, 'sleep', '30']);
+      // The detached process must not hold the harness's stdout pipe (spawnSync waits for EOF).
+      const r = h.run(['exec', '--detach', '--pid-file', pf, h.id, 'sh', '-c', 'exec sleep 30 </dev/null >/dev/null 2>&1']);
       check(r.status === 0, `exec -d failed: ${r.status} ${r.stderr}`);
       const text = fs.readFileSync(pf, 'utf8');
       check(/^\d+$/.test(text), `pid file ${JSON.stringify(text)}`);
