@@ -51,6 +51,11 @@ export function compileSeccomp(profile: Seccomp, opts: CompileOptions = {}): Com
   // The helper is single-threaded, so TSYNC is a no-op; the kernel refuses it
   // together with NEW_LISTENER (unless TSYNC_ESRCH), so drop it there.
   if (p.notify) flags &= ~FLAGS.SECCOMP_FILTER_FLAG_TSYNC;
+  // WAIT_KILLABLE_RECV only means something with a listener; the kernel refuses it alone.
+  if (!p.notify && flags & FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
+    flags &= ~FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    p.notes.push('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no rule uses SCMP_ACT_NOTIFY');
+  }
   let native;
   try {
     native = seccompAddon().seccompCompile({ defaultAction: p.defaultAction, archs: p.archs, optimize: opts.optimize ?? 2, rules: p.rules });
