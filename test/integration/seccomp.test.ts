@@ -1,0 +1,110 @@
+/**
+ * linux.seccomp in real containers (root), the tsrun-specific parts the
+ * conformance cases cannot see: where the helper loads the filter, NOTIFY
+ * with the deferred load, agent failures, debug logs of skipped names.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Sandbox } from '../helpers/tsrun';
+import { startAgent } from '../../conformance/cases/seccomp';
+
+const sb = new Sandbox('tsrun-seccomp-');
+const agents: { stop(): void }[] = [];
+test.after(() => {
+  for (const a of agents) a.stop();
+  sb.cleanup();
+});
+
+type Profile = Record<string, unknown>;
+
+function bundle(script: string, seccomp: Profile, nnp: boolean): string {
+  return sb.bundle({
+    args: ['sh', '-c', script],
+    edit: (c) => {
+      c.linux.seccomp = seccomp;
+      c.process.noNewPrivileges = nnp;
+      c.root.readonly = false;
+    },
+  });
+}
+
+// The helper's own syscalls after a late load, and the identity's.
+const RUNTIME_SYSCALLS = ['rt_sigaction', 'rt_sigprocmask', 'close_range', 'fcntl', 'prctl', 'capset', 'setresuid', 'setresgid', 'setgroups'];
+
+test('no_new_privs: the filter is loaded right before execve, so it may deny the runtime\'s own syscalls', () => {
+  const b = bundle('echo started; grep -E "^Seccomp(_filters)?:" /proc/self/status', {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [{ names: RUNTIME_SYSCALLS, action: 'SCMP_ACT_ERRNO' }],
+  }, true);
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /started\nSeccomp:\t2\nSeccomp_filters:\t1\n/);
+});
+
+test('without no_new_privs the filter is loaded before the identity (runc): denying capset fails create clearly', () => {
+  const b = bundle('true', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['capset'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }, false);
+  const id = sb.id();
+  const r = sb.tsrun(['create', '--bundle', b, id]);
+  assert.is.not(r.status, 0);
+  assert.match(r.stderr, /capset.*Permission denied/);
+  assert.is.not(sb.tsrun(['state', id]).status, 0, 'nothing is left behind');
+});
+
+for (const nnp of [false, true]) {
+  test(`NOTIFY (${nnp ? 'deferred to execve' : 'loaded before identity'}): the agent gets fd + state and lets mkdir continue`, () => {
+    const agent = startAgent(path.join(sb.dir, `agent-${nnp}`), 0);
+    agents.push(agent);
+    const b = bundle('mkdir /tmp/made && echo made', {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: agent.socket,
+      listenerMetadata: 'it',
+      flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+    }, nnp);
+    const id = sb.id();
+    const r = sb.tsrun(['run', '--bundle', b, id]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, 'made\n');
+    const st = JSON.parse(fs.readFileSync(path.join(agent.out, 'state-0.json'), 'utf8'));
+    assert.is(st.metadata, 'it');
+    assert.is(st.state.id, id);
+    assert.is(st.state.status, 'creating');
+    assert.match(fs.readFileSync(path.join(agent.out, 'log'), 'utf8'), /^(83|258)$/m);
+    agent.stop();
+  });
+}
+
+test('NOTIFY with no agent listening: create fails naming the socket, nothing is left', () => {
+  const sock = path.join(sb.dir, 'nobody.sock');
+  const b = bundle('true', { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, true);
+  const id = sb.id();
+  const r = sb.tsrun(['create', '--bundle', b, id]);
+  assert.is.not(r.status, 0);
+  assert.match(r.stderr, /connect to the seccomp agent at .*nobody\.sock/);
+  assert.is.not(sb.tsrun(['state', id]).status, 0);
+});
+
+test('unknown syscall names are skipped with a debug line; compile time is logged', () => {
+  const b = bundle('mkdir /tmp/x 2>&1; true', {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [{ names: ['no_such_syscall_tsrun', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+  }, true);
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()], { globals: ['--debug'] });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Permission denied/);
+  assert.match(r.stderr, /seccomp: ignoring unknown syscall \\?"no_such_syscall_tsrun\\?"/);
+  assert.match(r.stderr, /seccomp: \d+ BPF instructions compiled in [\d.]+ ms/);
+});
+
+test('a bad profile is rejected before anything is created', () => {
+  const b = bundle('true', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 9, value: 0, op: 'SCMP_CMP_EQ' }] }] }, true);
+  const id = sb.id();
+  const r = sb.tsrun(['create', '--bundle', b, id]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index/);
+  assert.is.not(sb.tsrun(['state', id]).status, 0);
+});
+
+test.run();
