@@ -1,7 +1,9 @@
 /** For the commands: a container's state record, status (with "paused") and cgroup handle. */
 import { ERR_NOT_RUNNING, TsrunError } from '../errors';
 import { containerStatus, type ContainerStatus } from '../state/status';
-import { loadState, type StateRecord } from '../state/store';
+import type { LinuxResources } from '../config/types';
+import { containerDir } from '../state/paths';
+import { loadState, writeState, type StateRecord } from '../state/store';
 import { openCgroup, type OpenCgroup } from './manager';
 import type { CgroupRecord } from './types';
 
@@ -29,4 +31,29 @@ export function requireCgroup(c: ContainerCgroup, what: string): void {
 
 export function requireAlive(c: ContainerCgroup): void {
   if (c.status === 'stopped') throw new TsrunError(ERR_NOT_RUNNING);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The resources after `update` (runc keeps them in its state): memory, cpu,
+ * pids and blockIO field by field (only the given fields change), the other
+ * keys replaced when given; device rules never change.
+ */
+export function mergeResources(old: LinuxResources | undefined, upd: LinuxResources): LinuxResources {
+  const out: Obj = { ...(old ?? {}) };
+  for (const [k, v] of Object.entries(upd as Obj)) {
+    if (v === undefined || k === 'devices') continue;
+    out[k] = ['memory', 'cpu', 'pids', 'blockIO'].includes(k) && isObj(v) && isObj(out[k]) ? { ...(out[k] as Obj), ...v } : v;
+  }
+  return out as LinuxResources;
+}
+
+/** Records the updated resources in the container's state (config.linux.resources), as runc does. */
+export function saveResources(root: string, rec: StateRecord, upd: LinuxResources): void {
+  const cfg = (isObj(rec.config) ? rec.config : (rec.config = {})) as Obj;
+  const linux = (isObj(cfg.linux) ? cfg.linux : (cfg.linux = {})) as Obj;
+  linux.resources = mergeResources(linux.resources as LinuxResources | undefined, upd);
+  writeState(containerDir(root, rec.id), rec);
 }

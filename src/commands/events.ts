@@ -47,12 +47,14 @@ export const run: CommandRun = async (inv) => {
   let lastOom = c.cg.oomKillCount() ?? 0;
   let nextStats = Date.now();
   for (;;) {
-    if (containerStatus(root, c.rec) === 'stopped') return 0;
+    // An OOM kill that stopped the container is still reported: the counter is read after the status.
+    const stopped = containerStatus(root, c.rec) === 'stopped';
     const oom = c.cg.oomKillCount();
     if (oom !== undefined && oom > lastOom) {
       emit({ type: 'oom', id });
       lastOom = oom;
     }
+    if (stopped) return 0;
     if (Date.now() >= nextStats) {
       try {
         emit({ type: 'stats', id, data: c.cg.stats() });

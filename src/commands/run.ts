@@ -45,7 +45,7 @@ export const run: CommandRun = async (inv) => {
     } catch {
       /* gone */
     }
-    destroyContainer(opts.globals.root, opts.id, created.pid);
+    destroyContainer(opts.globals.root, opts.id, created.record);
     throw e;
   }
   if (detach) return 0;
@@ -67,6 +67,6 @@ export const run: CommandRun = async (inv) => {
     return status.signal !== null ? 128 + status.signal : (status.exitCode ?? 0);
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
-    if (!inv.flags.keep) destroyContainer(opts.globals.root, opts.id, created.pid);
+    if (!inv.flags.keep) destroyContainer(opts.globals.root, opts.id, created.record);
   }
 };

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { CommandRun, Flags } from '../cli/types';
-import { loadContainerCgroup, requireAlive, requireCgroup } from '../cgroups/container';
+import { loadContainerCgroup, requireAlive, requireCgroup, saveResources } from '../cgroups/container';
 import type { LinuxResources } from '../config/types';
 import { TsrunError, describeSystemError } from '../errors';
 import { getLogger } from '../log/logger';
@@ -98,6 +98,8 @@ export const run: CommandRun = (inv) => {
     requireAlive(c);
     requireCgroup(c, 'update');
     c.cg.update(res);
+    // runc keeps the new values in its state: later updates, `events` and exec see them.
+    saveResources(root, c.rec, res);
     for (const w of c.cg.warnings) getLogger().warn(w);
     return 0;
   });

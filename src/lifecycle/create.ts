@@ -27,6 +27,7 @@ import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE } from '../plan/build';
 import { prepareCgroup, type CgroupHandle } from '../cgroups';
+import { containerCgroupView } from '../cgroups/mount-view';
 
 export interface CreateOptions {
   globals: Globals;
@@ -94,6 +95,17 @@ export function createContainer(opts: CreateOptions): Created {
       if ((config.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path)) {
         exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], config.linux?.uidMappings, config.linux?.gidMappings);
       }
+      // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
+      cg = prepareCgroup({
+        id: opts.id,
+        cgroupsPath: config.linux?.cgroupsPath,
+        resources: config.linux?.resources,
+        devices: config.linux?.devices,
+        systemd: opts.globals.systemdCgroup,
+        manager: opts.globals.cgroupManager,
+        rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
+      });
+      for (const w of cg.warnings) log.warn(w);
       const plan = buildPlan({
         config,
         rootfs,
@@ -109,7 +121,7 @@ export function createContainer(opts: CreateOptions): Created {
           proc.terminal && consoleSocket
             ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 }
             : undefined,
-        cgroups: readHostCgroups(),
+        cgroups: containerCgroupView(readHostCgroups(), cg.record),
         isDirectory: (p) => {
           try {
             return fs.statSync(p).isDirectory();
@@ -118,16 +130,6 @@ export function createContainer(opts: CreateOptions): Created {
           }
         },
       });
-      cg = prepareCgroup({
-        id: opts.id,
-        cgroupsPath: config.linux?.cgroupsPath,
-        resources: config.linux?.resources,
-        devices: config.linux?.devices,
-        systemd: opts.globals.systemdCgroup,
-        manager: opts.globals.cgroupManager,
-        rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
-      });
-      for (const w of cg.warnings) log.warn(w);
       const child = spawnInit({
         initPath: initHelperPath(),
         cloneFlags: plan.cloneFlags,
