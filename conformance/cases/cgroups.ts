@@ -1,0 +1,125 @@
+/**
+ * linux.resources and linux.cgroupsPath (config-linux.md "Control groups",
+ * "Device allowlist"), checked from inside the container (its cgroup mount
+ * and /proc/self/cgroup) and, for the path, from the host (/proc/<pid>/cgroup).
+ * On a host with v1 controllers every runtime uses v1 files; on a pure
+ * cgroup2 host the v2 file names are read instead.
+ */
+import * as fs from 'node:fs';
+import { Case, check, Harness } from '../harness';
+
+const TAG = `conf-cg-${process.pid}`;
+const v2Only = (): boolean => fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+/** Prints `name=value` for each file (relative to /sys/fs/cgroup inside the container). */
+function readInside(h: Harness, files: Record<string, string>, edit: (c: Record<string, any>) => void): Record<string, string> {
+  const script = Object.entries(files)
+    .map(([k, f]) => `echo "${k}=$(cat /sys/fs/cgroup/${f} 2>&1 | tr '\\n' ' ')"`)
+    .join('; ');
+  const out = h.probe(script, edit);
+  const got: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) got[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return got;
+}
+
+function expect(got: Record<string, string>, want: Record<string, string | RegExp>): void {
+  for (const [k, w] of Object.entries(want)) {
+    const v = got[k];
+    check(typeof w === 'string' ? v === w : w.test(v ?? ''), `${k}: got ${JSON.stringify(v)}, want ${w}`);
+  }
+}
+
+/** A running container's cgroup of `ctrl` ("" = unified) as the host sees it. */
+function hostCgroup(pid: number, ctrl: string): string | undefined {
+  for (const l of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const [, c, p] = l.split(':');
+    if (c === undefined) continue;
+    if (ctrl === '' ? c === '' : c.split(',').includes(ctrl)) return p;
+  }
+  return undefined;
+}
+
+export const cgroupCases: Case[] = [
+  {
+    name: 'cgroups-memory-limit',
+    description: 'linux.resources.memory.limit (and swap) is the limit of the container\'s memory cgroup, visible from inside',
+    run(h) {
+      const limit = 64 * 1024 * 1024;
+      const edit = (c: Record<string, any>): void => {
+        c.linux.resources = { memory: { limit, swap: limit * 2 } };
+      };
+      if (v2Only()) return expect(readInside(h, { max: 'memory.max', swap: 'memory.swap.max' }, edit), { max: String(limit), swap: String(limit) });
+      expect(readInside(h, { limit: 'memory/memory.limit_in_bytes', memsw: 'memory/memory.memsw.limit_in_bytes' }, edit), { limit: String(limit), memsw: String(limit * 2) });
+    },
+  },
+  {
+    name: 'cgroups-pids-limit',
+    description: 'linux.resources.pids.limit is pids.max of the container\'s cgroup, and forking past it fails',
+    run(h) {
+      const file = v2Only() ? 'pids.max' : 'pids/pids.max';
+      const out = h.probe(`cat /sys/fs/cgroup/${file}; for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait`, (c) => {
+        c.linux.resources = { pids: { limit: 4 } };
+      });
+      check(out.split('\n')[0] === '4', `pids.max: ${JSON.stringify(out)}`);
+      check(/can't fork|Resource temporarily unavailable/.test(h.stderr() + out), `no fork failure: stdout=${JSON.stringify(out)} stderr=${JSON.stringify(h.stderr().slice(0, 300))}`);
+    },
+  },
+  {
+    name: 'cgroups-cpu',
+    description: 'linux.resources.cpu shares, quota and period are the container\'s cpu cgroup values',
+    run(h) {
+      const edit = (c: Record<string, any>): void => {
+        c.linux.resources = { cpu: { shares: 512, quota: 25000, period: 100000 } };
+      };
+      if (v2Only()) return expect(readInside(h, { max: 'cpu.max', weight: 'cpu.weight' }, edit), { max: '25000 100000', weight: '20' });
+      expect(readInside(h, { shares: 'cpu/cpu.shares', quota: 'cpu/cpu.cfs_quota_us', period: 'cpu/cpu.cfs_period_us' }, edit), { shares: '512', quota: '25000', period: '100000' });
+    },
+  },
+  {
+    name: 'cgroups-device-deny',
+    description: 'a device denied by linux.resources.devices cannot be opened from inside (EPERM); an allowed one can',
+    notApplicable: { crun: 'crun 1.8 adds an allow rule for every linux.devices entry, so a declared device cannot be denied (runc 1.1 and tsrun follow linux.resources.devices)' },
+    run(h) {
+      // /dev/full declared in linux.devices, so no default allow for it follows the deny.
+      const out = h.probe('echo x > /dev/full; head -c 3 /dev/zero | wc -c', (c) => {
+        c.linux.devices = [{ path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 }];
+        c.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' }] };
+      });
+      check(/\/dev\/full: Operation not permitted/.test(h.stderr()), `writing /dev/full: ${JSON.stringify(h.stderr().slice(0, 300))}`);
+      check(out.trim() === '3', `/dev/zero: ${JSON.stringify(out)}`);
+    },
+  },
+  {
+    name: 'cgroups-path-absolute',
+    description: 'an absolute linux.cgroupsPath is the container\'s cgroup path in each hierarchy',
+    run(h) {
+      const p = `/${TAG}/abs-${h.rt.name}`;
+      h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.cgroupsPath = p) });
+      h.create();
+      const pid = h.state().pid!;
+      for (const ctrl of v2Only() ? [''] : ['memory', 'pids', 'cpu']) {
+        const got = hostCgroup(pid, ctrl);
+        check(got === p, `${ctrl || 'unified'}: ${got} != ${p}`);
+      }
+      h.delete(h.id, true);
+    },
+  },
+  {
+    name: 'cgroups-path-relative',
+    description: 'a relative linux.cgroupsPath ends the container\'s cgroup path in each hierarchy (placed under the runtime\'s own cgroup)',
+    run(h) {
+      const p = `${TAG}/rel-${h.rt.name}`;
+      h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.cgroupsPath = p) });
+      h.create();
+      const pid = h.state().pid!;
+      for (const ctrl of v2Only() ? [''] : ['memory', 'pids', 'cpu']) {
+        const got = hostCgroup(pid, ctrl) ?? '';
+        check(got.endsWith(`/${p}`), `${ctrl || 'unified'}: ${got} does not end in /${p}`);
+      }
+      h.delete(h.id, true);
+    },
+  },
+];
