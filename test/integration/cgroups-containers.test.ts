@@ -168,6 +168,12 @@ test('pause freezes every process (state "paused"), resume thaws them (state "ru
   assert.is(r.status, 0, r.stderr);
   assert.is(read(`${fz}/freezer.state`), 'FROZEN');
   assert.is(sb.state(id).status, 'paused');
+  // Hot path: `state` reads the freezer file itself; src/cgroups is never loaded.
+  const preload = path.join(sb.dir, 'loaded.js');
+  fs.writeFileSync(preload, "process.on('exit', () => require('fs').writeSync(2, 'LOADED ' + JSON.stringify(Object.keys(require.cache).filter((f) => /cgroups/.test(f))) + '\\n'));\n");
+  const st = sb.exec([process.execPath, '-r', preload, path.join(path.dirname(TSRUN), '../dist/src/cli/main.js'), '--root', sb.root, 'state', id]);
+  assert.match(st.stdout, /"status": "paused"/);
+  assert.match(st.stderr, /LOADED \[\]/);
   for (const p of procs(fz)) {
     const st = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))![1];
     assert.ok(['D', 'T'].includes(st), `pid ${p} frozen: State ${st}`);
