@@ -9,26 +9,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test as uvuTest } from 'uvu';
+import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deviceRules, hostLayout, prepareCgroup, type CgroupHandle } from '../../src/cgroups';
 import { attachDeviceFilter, deviceFilterIds } from '../../src/cgroups/bpf-native';
 import type { DeviceRule } from '../../src/cgroups/types';
-import { TsrunError } from '../../src/errors';
 import { sleepSync } from '../../src/state/proc';
 
-const test = Object.assign(
-  (name: string, fn: () => void | Promise<void>) =>
-    uvuTest(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof TsrunError) throw new Error(`TsrunError: ${e.message}\n${e.stack}`);
-        throw e;
-      }
-    }),
-  { after: uvuTest.after, run: uvuTest.run },
-);
 
 const isRoot = process.getuid?.() === 0;
 const layout = isRoot ? hostLayout() : undefined;

@@ -7,27 +7,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test as uvuTest } from 'uvu';
+import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeBundle } from '../../src/bundle/busybox';
 import { hostLayout, openCgroup, prepareCgroup, type CgroupHandle, type CgroupRecord } from '../../src/cgroups';
 import type { LinuxResources } from '../../src/config/types';
-import { TsrunError } from '../../src/errors';
 import { readStartTime, sleepSync } from '../../src/state/proc';
 import { createContainerDir, writeState, type StateRecord } from '../../src/state/store';
 
-const test = Object.assign(
-  (name: string, fn: () => void | Promise<void>) =>
-    uvuTest(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof TsrunError) throw new Error(`TsrunError: ${e.message}\n${e.stack}`);
-        throw e;
-      }
-    }),
-  { after: uvuTest.after, run: uvuTest.run },
-);
 
 const REPO = path.resolve(__dirname, '../../..');
 const TSRUN = path.join(REPO, 'bin/tsrun');

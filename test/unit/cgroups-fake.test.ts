@@ -2,23 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test as uvuTest } from 'uvu';
+import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TsrunError } from '../../src/errors';
 
-/** uvu's reporter crashes on an error whose `details` is not a string (TsrunError): rethrow plainly. */
-const test = Object.assign(
-  (name: string, fn: () => void | Promise<void>) =>
-    uvuTest(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof TsrunError) throw new Error(`TsrunError: ${e.message}\n${e.stack}`);
-        throw e;
-      }
-    }),
-  { after: uvuTest.after, run: uvuTest.run },
-);
 import { openCgroup, prepareCgroup, traceWrites, ERR_NO_SYSTEMD, stringifyU64 } from '../../src/cgroups';
 import { makeFakeHybrid, makeFakeV1, makeFakeV2 } from '../../src/cgroups/fake-tree';
 import type { LinuxResources } from '../../src/config/types';

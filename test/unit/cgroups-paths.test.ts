@@ -1,21 +1,7 @@
 /** Layout detection, cgroupsPath resolution, conversions, device rules, command parsing. */
-import { test as uvuTest } from 'uvu';
+import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TsrunError } from '../../src/errors';
 
-/** uvu's reporter crashes on an error whose `details` is not a string (TsrunError): rethrow plainly. */
-const test = Object.assign(
-  (name: string, fn: () => void | Promise<void>) =>
-    uvuTest(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof TsrunError) throw new Error(`TsrunError: ${e.message}\n${e.stack}`);
-        throw e;
-      }
-    }),
-  { after: uvuTest.after, run: uvuTest.run },
-);
 import { blkioWeightToIoWeight, cleanPath, deviceRules, detectLayout, memorySwapToV2, resolvePaths, sharesToWeight } from '../../src/cgroups';
 import { v1RuleString } from '../../src/cgroups/devices';
 import { parseCpuList } from '../../src/cgroups/stats';
