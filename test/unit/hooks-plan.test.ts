@@ -2,30 +2,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildPlan, type PlanInput } from '../../src/plan/build';
-import { parseMountinfoCgroups, parseProcCgroup } from '../../src/plan/host-cgroups';
 import { MOUNT_ATTR, parseMountOptions } from '../../src/plan/mount-options';
 import { Op } from '../../src/plan/ops';
-import { defaultSpec } from '../../src/spec/default';
 import type { Spec } from '../../src/config/types';
+import { planInput } from '../helpers/plan-input';
 import { stateJson } from '../../src/hooks/run';
 import { usernsSetup } from '../../src/userns/maps';
 
 function input(edit?: (c: Spec) => void, extra: Partial<PlanInput> = {}): PlanInput {
-  const config = defaultSpec({ args: ['sh'], terminal: false }) as unknown as Spec;
-  edit?.(config);
-  return {
-    config,
-    rootfs: '/bundle/rootfs',
-    bundle: '/bundle',
-    fifoPath: '/run/tsrun/c1/exec.fifo',
-    noPivot: false,
-    preserveFds: 0,
-    execPath: '/bin/sh',
-    cgroups: { mounts: parseMountinfoCgroups('41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw'), self: parseProcCgroup('0::/x\n') },
-    isDirectory: () => true,
-    id: 'c1',
-    ...extra,
-  };
+  return planInput({ edit, extra: { id: 'c1', ...extra } });
 }
 
 const ops = (i: PlanInput) => buildPlan(i).steps.map((s) => s.op);

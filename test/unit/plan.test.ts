@@ -1,12 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildPlan, CLONE, type PlanInput } from '../../src/plan/build';
-import { parseMountinfoCgroups, parseProcCgroup } from '../../src/plan/host-cgroups';
 import { MS, parseMountOptions } from '../../src/plan/mount-options';
 import { Op, type PlanStep } from '../../src/plan/ops';
 import { decodePlan, encodePlan } from '../../src/plan/wire';
-import { defaultSpec } from '../../src/spec/default';
 import type { Spec } from '../../src/config/types';
+import { planInput } from '../helpers/plan-input';
 
 const MOUNTINFO = [
   '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
@@ -16,19 +15,13 @@ const MOUNTINFO = [
 ].join('\n');
 
 function input(edit?: (c: Spec) => void): PlanInput {
-  const config = defaultSpec({ args: ['sh', '-c', 'echo hi'], terminal: false }) as unknown as Spec;
-  edit?.(config);
-  return {
-    config,
-    rootfs: '/bundle/rootfs',
-    bundle: '/bundle',
-    fifoPath: '/run/tsrun/c1/exec.fifo',
-    noPivot: false,
-    preserveFds: 0,
-    execPath: '/bin/sh',
-    cgroups: { mounts: parseMountinfoCgroups(MOUNTINFO), self: parseProcCgroup('4:memory:/a/b\n1:cpu:/\n0::/x\n') },
-    isDirectory: (p) => !p.endsWith('.txt'),
-  };
+  return planInput({
+    args: ['sh', '-c', 'echo hi'],
+    edit,
+    mountinfo: MOUNTINFO,
+    procCgroup: '4:memory:/a/b\n1:cpu:/\n0::/x\n',
+    extra: { isDirectory: (p) => !p.endsWith('.txt') },
+  });
 }
 
 const ops = (steps: PlanStep[]) => steps.map((s) => s.op);

@@ -1,27 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildPlan, CLONE, type PlanInput } from '../../src/plan/build';
-import { parseMountinfoCgroups, parseProcCgroup } from '../../src/plan/host-cgroups';
 import { Op, type PlanStep } from '../../src/plan/ops';
 import { execAffinitySteps, formatIdList, parseIdList } from '../../src/plan/process-extras';
 import { apparmorEnabled, checkHostExtras, resctrlMount, selinuxEnabled } from '../../src/lifecycle/host-extras';
 import { defaultSpec } from '../../src/spec/default';
 import type { Spec } from '../../src/config/types';
+import { planInput } from '../helpers/plan-input';
 
 function input(edit?: (c: Spec) => void): PlanInput {
-  const config = defaultSpec({ args: ['sh'], terminal: false }) as unknown as Spec;
-  edit?.(config);
-  return {
-    config,
-    rootfs: '/bundle/rootfs',
-    bundle: '/bundle',
-    fifoPath: '/run/tsrun/c1/exec.fifo',
-    noPivot: false,
-    preserveFds: 0,
-    execPath: '/bin/sh',
-    cgroups: { mounts: parseMountinfoCgroups('41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw'), self: parseProcCgroup('0::/x\n') },
-    isDirectory: () => true,
-  };
+  return planInput({ edit });
 }
 const find = (steps: PlanStep[], op: Op) => steps.filter((s) => s.op === op).map((s) => s.fields.map(String));
 const index = (steps: PlanStep[], op: Op) => steps.findIndex((s) => s.op === op);
