@@ -25,6 +25,7 @@ import { containerStatus } from '../state/status';
 import { loadState, type StateRecord } from '../state/store';
 import { writePidFile } from './create';
 import { sendPlan } from './sync';
+import { prepareSeccomp } from '../seccomp';
 import { OwnConsole, drain, proxyTty, type TtyProxy } from './tty-proxy';
 
 export interface ExecOptions {
@@ -155,6 +156,8 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     own = new OwnConsole();
     socket = own.path;
   }
+  // The container's seccomp profile, with this process's no_new_privs deciding where it loads (runc).
+  const seccomp = prepareSeccomp({ ...config, process: proc }, log);
   let pid = 0;
   let proxy: TtyProxy | undefined;
   try {
@@ -164,6 +167,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
       initPid: rec.pid,
       execPath,
       preserveFds: opts.preserveFds,
+      seccomp: seccomp?.steps,
       console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 } : undefined,
     });
     const child = spawnInit({
@@ -174,6 +178,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
       cloneParent: opts.detach,
     });
     pid = child.pid;
+    seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
       joinCgroup(rec, pid, opts.subCgroups);
       sendPlan(child.syncFd, encodePlan(plan.steps));

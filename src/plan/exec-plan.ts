@@ -17,6 +17,7 @@ import type { Namespace, Process, Spec } from '../config/types';
 import { capabilityMask, maskHex } from './capabilities';
 import { RLIMITS } from './build';
 import { Op, type PlanStep } from './ops';
+import type { SeccompPlanSteps } from '../seccomp/plan';
 import { execAffinitySteps, ioprioStep, lsmSteps, schedulerStep } from './process-extras';
 
 /** setns(2) names in join order: user first (it owns the others), mount last. */
@@ -45,6 +46,8 @@ export interface ExecPlanInput {
   console?: { socket: string; rows: number; cols: number };
   /** Where the namespaces are read (default /proc; tests). */
   procRoot?: string;
+  /** The container's linux.seccomp, compiled (src/seccomp: prepareSeccomp / seccompPlanSteps). */
+  seccomp?: SeccompPlanSteps;
 }
 
 export interface ExecPlan {
@@ -64,6 +67,8 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const affinity = execAffinitySteps(proc);
   if (affinity.initial) steps.push(affinity.initial);
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
+  // The seccomp agent's socket is connected while its host path is visible (before setns mnt).
+  if (input.seccomp?.listener) steps.push(input.seccomp.listener);
 
   for (const [type, name] of EXEC_SETNS_ORDER) {
     if (types.has(type)) steps.push(step(Op.Setns, `${nsDir}/${name}`, name));
@@ -85,6 +90,8 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   steps.push(step(Op.Chdir, proc.cwd));
   const caps = proc.capabilities ?? {};
   const masks = (['effective', 'permitted', 'inheritable', 'bounding', 'ambient'] as const).map((s) => maskHex(capabilityMask(caps[s]).mask));
+  // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity (runc).
+  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
   steps.push(
     step(
       Op.Identity,
@@ -97,7 +104,8 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
     ),
   );
   if (affinity.final) steps.push(affinity.final);
-  // TODO(seccomp): the seccomp engineer adds the container's filter here (last before OP_EXEC).
+  // With no_new_privs the helper defers this load to right before execve.
+  if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   const args = proc.args ?? [];
   const env = proc.env ?? [];
   steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });

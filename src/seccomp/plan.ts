@@ -44,6 +44,8 @@ export interface SeccompAgentState {
   pid: number;
   bundle: string;
   annotations?: Record<string, string>;
+  /** exec: the new process's host pid (containerProcessState.pid); `pid` stays the container's init. Default: pid. */
+  processPid?: number;
 }
 
 export function seccompPlanSteps(c: CompiledSeccomp, noNewPrivileges: boolean): SeccompPlanSteps {
@@ -61,7 +63,7 @@ export function containerProcessState(c: CompiledSeccomp, state: SeccompAgentSta
   return JSON.stringify({
     ociVersion: state.ociVersion,
     fds: ['seccompFd'],
-    pid: state.pid,
+    pid: state.processPid ?? state.pid,
     metadata: c.listenerMetadata,
     state: {
       ociVersion: state.ociVersion,

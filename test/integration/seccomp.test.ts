@@ -98,6 +98,18 @@ test('unknown syscall names are skipped with a debug line; compile time is logge
   assert.match(r.stderr, /seccomp: \d+ BPF instructions compiled in [\d.]+ ms/);
 });
 
+for (const nnp of [false, true]) {
+  test(`exec applies the container's profile (no_new_privs ${nnp})`, () => {
+    const b = bundle('sleep 30', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }, nnp);
+    const id = sb.id();
+    assert.is(sb.tsrun(['run', '-d', '--bundle', b, id]).status, 0);
+    const r = sb.tsrun(['exec', id, 'sh', '-c', 'mkdir /tmp/e 2>&1; grep -E "^Seccomp:" /proc/self/status']);
+    assert.match(r.stdout, /Permission denied/, r.stderr);
+    assert.match(r.stdout, /Seccomp:\t2/);
+    sb.tsrun(['delete', '--force', id]);
+  });
+}
+
 test('a bad profile is rejected before anything is created', () => {
   const b = bundle('true', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 9, value: 0, op: 'SCMP_CMP_EQ' }] }] }, true);
   const id = sb.id();
