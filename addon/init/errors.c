@@ -7,9 +7,6 @@
 #include "init.h"
 
 static const char *const names[] = {
-    [OP_TIMENS] = "time namespace", [OP_PERSONALITY] = "personality", [OP_SCHEDULER] = "scheduler",
-    [OP_IOPRIO] = "io priority", [OP_MEMPOLICY] = "memory policy", [OP_CPU_AFFINITY] = "cpu affinity",
-    [OP_LSM_EXEC_LABEL] = "exec label",
     [OP_RUNTIME_HOOKS] = "runtime hooks", [OP_HOOK] = "hook", [OP_OPEN_STATUS_FIFO] = "open status fifo",
     [OP_MOUNT_SETATTR] = "mount_setattr", [OP_MOUNT_IDMAP] = "idmap mount",
     [OP_TIMENS] = "time namespace", [OP_PERSONALITY] = "personality", [OP_SCHEDULER] = "scheduler",

@@ -11,13 +11,6 @@ struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .devnull_
 typedef void (*op_fn)(const struct op *);
 
 static const op_fn handlers[] = {
-    [OP_TIMENS] = op_timens,
-    [OP_PERSONALITY] = op_personality,
-    [OP_SCHEDULER] = op_scheduler,
-    [OP_IOPRIO] = op_ioprio,
-    [OP_MEMPOLICY] = op_mempolicy,
-    [OP_CPU_AFFINITY] = op_cpu_affinity,
-    [OP_LSM_EXEC_LABEL] = op_lsm_exec_label,
     [OP_RUNTIME_HOOKS] = op_runtime_hooks,
     [OP_HOOK] = op_hook,
     [OP_OPEN_STATUS_FIFO] = op_open_status_fifo,
