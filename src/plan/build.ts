@@ -12,10 +12,10 @@
 import * as path from 'node:path';
 import { TsrunError } from '../errors';
 import type { Mount, Namespace, Spec } from '../config/types';
-import { capabilityMask, maskHex } from './capabilities';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
+import { SETNS_ORDER, execStep, identityStep, limitSteps, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
@@ -41,27 +41,6 @@ const NS_CLONE_FLAG: Record<Namespace['type'], number> = {
   user: CLONE.NEWUSER,
   cgroup: CLONE.NEWCGROUP,
   time: CLONE.NEWTIME,
-};
-
-/**
- * setns(2) type names understood by the helper, in join order (user first,
- * mount last). A time namespace is joined by the helper too: the kernel
- * refuses that join from multi-threaded Node (EUSERS).
- */
-const SETNS_ORDER: [Namespace['type'], string][] = [
-  ['user', 'user'],
-  ['ipc', 'ipc'],
-  ['uts', 'uts'],
-  ['network', 'net'],
-  ['cgroup', 'cgroup'],
-  ['time', 'time'],
-  ['mount', 'mnt'],
-];
-
-export const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
 };
 
 /** The devices every container gets (runtime-linux.md "Default Devices"). */
@@ -109,7 +88,6 @@ export interface InitPlan {
   steps: PlanStep[];
 }
 
-const step = (op: Op, ...fields: (string | number)[]): PlanStep => ({ op, fields: fields.map(String) });
 
 export function buildPlan(input: PlanInput): InitPlan {
   const { config } = input;
@@ -206,12 +184,7 @@ export function buildPlan(input: PlanInput): InitPlan {
   for (const p of linux.maskedPaths ?? []) steps.push(step(Op.MaskPath, p));
   if (config.root?.readonly) steps.push(step(Op.RootReadonly));
 
-  for (const r of proc.rlimits ?? []) {
-    const res = RLIMITS[r.type];
-    if (res === undefined) throw new TsrunError(`process.rlimits: unknown rlimit type "${r.type}"`);
-    steps.push(step(Op.Rlimit, res, BigInt(r.soft).toString(), BigInt(r.hard).toString()));
-  }
-  if (proc.oomScoreAdj !== undefined) steps.push(step(Op.OomScoreAdj, proc.oomScoreAdj));
+  steps.push(...limitSteps(proc));
   // runc's order: personality, scheduler, I/O priority and exec labels before the identity drops privileges.
   for (const s of [personalityStep(linux), schedulerStep(proc), ioprioStep(proc), mempolicyStep(linux), ...lsmSteps(proc)]) {
     if (s) steps.push(s);
@@ -220,37 +193,16 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
-  steps.push(identityStep(config));
+  steps.push(identityStep(proc));
   steps.push(step(Op.Ready));
   steps.push(...startHookSteps(hookCtx));
 
-  const args = proc.args ?? [];
-  const env = proc.env ?? [];
   // With no_new_privs the helper defers this load to right before execve.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
-  steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
+  steps.push(execStep(input.execPath, input.preserveFds, proc));
 
   if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
   return { cloneFlags, joinPidNs, steps };
-}
-
-function identityStep(config: Spec): PlanStep {
-  const proc = config.process!;
-  const caps = proc.capabilities ?? {};
-  const sets = ['effective', 'permitted', 'inheritable', 'bounding', 'ambient'] as const;
-  const masks = sets.map((s) => {
-    // Unknown names were already warned about by the semantic checks (as runc does); they are skipped.
-    return maskHex(capabilityMask(caps[s]).mask);
-  });
-  return step(
-    Op.Identity,
-    proc.user.uid,
-    proc.user.gid,
-    (proc.user.additionalGids ?? []).join(','),
-    proc.user.umask === undefined ? '' : proc.user.umask,
-    proc.noNewPrivileges ? 1 : 0,
-    ...masks,
-  );
 }
 
 function isBind(m: Mount): boolean {

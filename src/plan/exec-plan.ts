@@ -12,24 +12,11 @@
  *
  * Pure, like build.ts: unit-tested without root.
  */
-import { TsrunError } from '../errors';
-import type { Namespace, Process, Spec } from '../config/types';
-import { capabilityMask, maskHex } from './capabilities';
-import { RLIMITS } from './build';
+import type { Process, Spec } from '../config/types';
 import { Op, type PlanStep } from './ops';
+import { SETNS_ORDER, execStep, identityStep, limitSteps, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { execAffinitySteps, ioprioStep, lsmSteps, schedulerStep } from './process-extras';
-
-/** setns(2) names in join order: user first (it owns the others), mount last. */
-const EXEC_SETNS_ORDER: [Namespace['type'], string][] = [
-  ['user', 'user'],
-  ['ipc', 'ipc'],
-  ['uts', 'uts'],
-  ['network', 'net'],
-  ['cgroup', 'cgroup'],
-  ['time', 'time'],
-  ['mount', 'mnt'],
-];
 
 export interface ExecPlanInput {
   /** The container's config (saved at create). */
@@ -55,8 +42,6 @@ export interface ExecPlan {
   steps: PlanStep[];
 }
 
-const step = (op: Op, ...fields: (string | number)[]): PlanStep => ({ op, fields: fields.map(String) });
-
 export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const { config, proc } = input;
   const procRoot = input.procRoot ?? '/proc';
@@ -70,17 +55,12 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   // The seccomp agent's socket is connected while its host path is visible (before setns mnt).
   if (input.seccomp?.listener) steps.push(input.seccomp.listener);
 
-  for (const [type, name] of EXEC_SETNS_ORDER) {
+  for (const [type, name] of SETNS_ORDER) {
     if (types.has(type)) steps.push(step(Op.Setns, `${nsDir}/${name}`, name));
   }
   if (input.console) steps.push(step(Op.ConsoleSetup, input.console.rows, input.console.cols, 0));
 
-  for (const r of proc.rlimits ?? []) {
-    const res = RLIMITS[r.type];
-    if (res === undefined) throw new TsrunError(`process.rlimits: unknown rlimit type "${r.type}"`);
-    steps.push(step(Op.Rlimit, res, BigInt(r.soft).toString(), BigInt(r.hard).toString()));
-  }
-  if (proc.oomScoreAdj !== undefined) steps.push(step(Op.OomScoreAdj, proc.oomScoreAdj));
+  steps.push(...limitSteps(proc));
   const sched = schedulerStep(proc);
   if (sched) steps.push(sched);
   const ioprio = ioprioStep(proc);
@@ -88,26 +68,12 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   steps.push(...lsmSteps(proc));
 
   steps.push(step(Op.Chdir, proc.cwd));
-  const caps = proc.capabilities ?? {};
-  const masks = (['effective', 'permitted', 'inheritable', 'bounding', 'ambient'] as const).map((s) => maskHex(capabilityMask(caps[s]).mask));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity (runc).
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
-  steps.push(
-    step(
-      Op.Identity,
-      proc.user.uid,
-      proc.user.gid,
-      (proc.user.additionalGids ?? []).join(','),
-      proc.user.umask === undefined ? '' : proc.user.umask,
-      proc.noNewPrivileges ? 1 : 0,
-      ...masks,
-    ),
-  );
+  steps.push(identityStep(proc));
   if (affinity.final) steps.push(affinity.final);
   // With no_new_privs the helper defers this load to right before execve.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
-  const args = proc.args ?? [];
-  const env = proc.env ?? [];
-  steps.push({ op: Op.Exec, fields: [input.execPath, String(input.preserveFds), String(args.length), ...args, ...env] });
+  steps.push(execStep(input.execPath, input.preserveFds, proc));
   return { joinPidNs: types.has('pid') ? `${nsDir}/pid` : undefined, steps };
 }

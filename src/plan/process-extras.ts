@@ -7,9 +7,9 @@
  */
 import { TsrunError } from '../errors';
 import type { Linux, Process } from '../config/types';
+import { step } from './process-steps';
 import { Op, PlanStep } from './ops';
 
-const step = (op: Op, ...fields: (string | number | bigint)[]): PlanStep => ({ op, fields: fields.map(String) });
 
 /** personality(2) domains (linux/personality.h). */
 export const PERSONALITY_DOMAINS: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
