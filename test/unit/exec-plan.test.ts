@@ -1,0 +1,51 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Spec } from '../../src/config/types';
+import { buildExecPlan } from '../../src/plan/exec-plan';
+import { Op, type PlanStep } from '../../src/plan/ops';
+import { defaultSpec } from '../../src/spec/default';
+
+const config = defaultSpec({ args: ['sh'], terminal: false }) as unknown as Spec;
+const fields = (s: PlanStep) => s.fields.map(String);
+
+function plan(extra: Partial<Parameters<typeof buildExecPlan>[0]> = {}) {
+  return buildExecPlan({
+    config,
+    proc: { ...config.process!, args: ['ps', 'aux'], cwd: '/tmp', user: { uid: 5, gid: 6 } },
+    initPid: 4242,
+    execPath: '/bin/ps',
+    preserveFds: 1,
+    ...extra,
+  });
+}
+
+test('joins the init\'s namespaces from /proc/<pid>/ns: pid around the clone, the rest by setns, mnt last', () => {
+  const p = plan();
+  assert.is(p.joinPidNs, '/proc/4242/ns/pid');
+  const joins = p.steps.filter((s) => s.op === Op.Setns).map(fields);
+  assert.equal(joins, [
+    ['/proc/4242/ns/ipc', 'ipc'],
+    ['/proc/4242/ns/uts', 'uts'],
+    ['/proc/4242/ns/net', 'net'],
+    ['/proc/4242/ns/mnt', 'mnt'],
+  ]);
+});
+
+test('no fifo and no READY: limits, chdir, identity, then exec of the process', () => {
+  const ops = plan().steps.map((s) => s.op);
+  assert.not.ok(ops.includes(Op.Ready) || ops.includes(Op.OpenFifo) || ops.includes(Op.Mount));
+  assert.equal(ops.slice(-4), [Op.Rlimit, Op.Chdir, Op.Identity, Op.Exec]);
+  const steps = plan().steps;
+  assert.equal(fields(steps[steps.length - 1]).slice(0, 5), ['/bin/ps', '1', '2', 'ps', 'aux']);
+  assert.equal(fields(steps.find((s) => s.op === Op.Identity)!).slice(0, 2), ['5', '6']);
+});
+
+test('a terminal: connect before the joins (host path), pty set up after them, without /dev/console', () => {
+  const steps = plan({ console: { socket: '/run/x.sock', rows: 24, cols: 80 } }).steps;
+  const ops = steps.map((s) => s.op);
+  assert.ok(ops.indexOf(Op.ConsoleConnect) < ops.indexOf(Op.Setns));
+  assert.ok(ops.indexOf(Op.ConsoleSetup) > ops.lastIndexOf(Op.Setns));
+  assert.equal(fields(steps.find((s) => s.op === Op.ConsoleSetup)!), ['24', '80', '0']);
+});
+
+test.run();
