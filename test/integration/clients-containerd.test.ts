@@ -251,6 +251,28 @@ for (const rt of RUNTIMES) {
     assert.is(r.status, 0, describe(r));
     assert.match(r.stdout, /^Seccomp:\s+2$/m, describe(r));
   });
+
+  scenario(test, rt, 'ctr task metrics: memory, cpu and pids of a detached task', ['cgroups'], () => {
+    const ns = cd.ns(rt);
+    const limit = 64 * 1024 * 1024;
+    const id = startDetached(rt, ns, 'metrics', ['--memory-limit', String(limit)]);
+    try {
+      const r = cd.ctr(['task', 'metrics', id], { ns });
+      assert.is(r.status, 0, describe(r) + logOf(ns, id));
+      // cgroup v1 table: "memory.usage_in_bytes  <n>", "memory.limit_in_bytes  <n>", "cpuacct.usage …", "pids.current …"
+      const value = (key: string) => {
+        const m = new RegExp(`^${key.replace(/\./g, '\\.')}\\s+(\\d+)\\s*$`, 'm').exec(r.stdout);
+        return m ? Number(m[1]) : undefined;
+      };
+      const usage = value('memory.usage_in_bytes');
+      const lim = value('memory.limit_in_bytes');
+      assert.ok((usage ?? 0) > 0 || lim === limit, `non-zero memory usage or the limit${describe(r)}`);
+      assert.match(r.stdout, /^cpuacct\.usage\s+\d+/m, describe(r));
+      assert.match(r.stdout, /^pids\.current\s+[1-9]\d*/m, describe(r));
+    } finally {
+      cd.remove(ns, id);
+    }
+  });
 }
 
 test.run();

@@ -8,10 +8,11 @@
  * --bundle … --pid-file … [--console-socket …] <cid>` and `exec … --detach`;
  * podman itself calls `start`, `kill <cid> <signo>`, `delete --force`.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RUNTIMES, type Runtime, cleanupOnce, describe, reportSkips, scenario, waitFor, withTerminal } from '../helpers/clients';
+import { RUNTIMES, type Runtime, cgroupOf, cleanupOnce, describe, reportSkips, scenario, waitFor, withTerminal } from '../helpers/clients';
 import { buildBusyboxImage } from '../helpers/oci-image';
 import { Podman } from '../helpers/podman';
 
@@ -161,6 +162,80 @@ for (const rt of RUNTIMES) {
       const r = pm.raw(argv);
       assert.is(r.status, 6, describe(r) + pm.ociLog(c));
       assert.match(r.stdout, /exec-tty-ok/, describe(r));
+    } finally {
+      rm(c);
+    }
+  });
+
+  scenario(test, rt, 'podman run --memory 64m: memory.limit_in_bytes in the container cgroup', ['cgroups'], () => {
+    const limit = 64 * 1024 * 1024;
+    const r = run(rt, ['--memory', '64m'], ['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+    assert.is(r.status, 0, describe(r));
+    assert.is(r.stdout.trim(), String(limit), describe(r));
+  });
+
+  scenario(test, rt, 'podman run --pids-limit 20: pids.max in the container cgroup', ['cgroups'], () => {
+    const r = run(rt, ['--pids-limit', '20'], ['cat', '/sys/fs/cgroup/pids/pids.max']);
+    assert.is(r.status, 0, describe(r));
+    assert.is(r.stdout.trim(), '20', describe(r));
+  });
+
+  scenario(test, rt, 'podman run -d --memory 64m: the host cgroup of the init has the limit', ['cgroups'], () => {
+    const c = name(rt, 'memhost');
+    const r = pm.podman(['run', '-d', '--name', c, '--network', 'none', '--memory', '64m', IMAGE, ...LOOP], { rt });
+    try {
+      assert.is(r.status, 0, describe(r) + pm.ociLog(c));
+      assert.ok(waitFor(() => pm.inspect(c, '{{.State.Status}}') === 'running', 10_000), `${c} running`);
+      const pid = Number(pm.inspect(c, '{{.State.Pid}}'));
+      assert.ok(pid > 0, `init pid ${pid}`);
+      const cg = cgroupOf(pid, 'memory');
+      assert.ok(cg !== undefined, 'memory cgroup of the init');
+      assert.match(cg!, /libpod/, `podman's cgroupfs parent: ${cg}`);
+      const got = Number(fs.readFileSync(path.join('/sys/fs/cgroup/memory', cg!, 'memory.limit_in_bytes'), 'utf8'));
+      assert.is(got, 64 * 1024 * 1024, `memory.limit_in_bytes of ${cg}`);
+    } finally {
+      rm(c);
+    }
+  });
+
+  scenario(test, rt, 'podman pause / unpause: Paused with a frozen cgroup, then running again', ['pause', 'cgroups'], () => {
+    const c = startDetached(rt, 'pause');
+    try {
+      const pid = Number(pm.inspect(c, '{{.State.Pid}}'));
+      const p = pm.podman(['pause', c], { rt });
+      assert.is(p.status, 0, describe(p) + pm.ociLog(c));
+      assert.is(pm.inspect(c, '{{.State.Status}}'), 'paused');
+      const freezer = pid > 0 ? cgroupOf(pid, 'freezer') : undefined;
+      if (freezer !== undefined) {
+        const st = fs.readFileSync(path.join('/sys/fs/cgroup/freezer', freezer, 'freezer.state'), 'utf8').trim();
+        assert.is(st, 'FROZEN', `freezer ${freezer}`);
+      }
+      const u = pm.podman(['unpause', c], { rt });
+      assert.is(u.status, 0, describe(u) + pm.ociLog(c));
+      assert.is(pm.inspect(c, '{{.State.Status}}'), 'running');
+      const s = pm.podman(['stop', '--time', '10', c], { rt });
+      assert.is(s.status, 0, describe(s) + pm.ociLog(c));
+      assert.is(pm.inspect(c, '{{.State.ExitCode}}'), '0', 'a resumed container still handles SIGTERM');
+    } finally {
+      rm(c);
+    }
+  });
+
+  scenario(test, rt, 'podman stats --no-stream --format json: memory usage of a running container', ['cgroups'], () => {
+    const c = startDetached(rt, 'stats');
+    try {
+      const r = pm.podman(['stats', '--no-stream', '--format', 'json', c], { rt });
+      assert.is(r.status, 0, describe(r) + pm.ociLog(c));
+      let stats: Array<Record<string, unknown>>;
+      try {
+        stats = JSON.parse(r.stdout);
+      } catch (e) {
+        throw new Error(`podman stats did not print JSON: ${e}${describe(r)}`);
+      }
+      assert.ok(Array.isArray(stats) && stats.length === 1, describe(r));
+      const mem = stats[0].mem_usage;
+      assert.type(mem, 'string', `mem_usage field${describe(r)}`);
+      assert.match(mem as string, /^[1-9][\d.]*\s*[kMG]?B\s*\/\s*\S+/, `non-zero memory usage${describe(r)}`);
     } finally {
       rm(c);
     }
