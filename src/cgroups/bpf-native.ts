@@ -3,9 +3,8 @@
  * attach it to a cgroup2 directory, replacing the filters attached there
  * before. Loaded on first use only (cgroup v2 create with device rules).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { TsrunError } from '../errors';
+import { addonWith } from '../native/addon';
 import { deviceFilterProgram } from './bpf';
 import type { DeviceRule } from './types';
 
@@ -14,20 +13,8 @@ interface BpfAddon {
   bpfDeviceQuery(dir: string): { ids: number[]; flags: number };
 }
 
-const ADDON_PATH = path.join(__dirname, '../../..', 'build/Release/tsrun_addon.node');
-let loaded: BpfAddon | undefined;
-
 function bpfAddon(): BpfAddon {
-  if (!loaded) {
-    if (!fs.existsSync(ADDON_PATH)) throw new TsrunError(`native addon not built: ${ADDON_PATH} is missing (run npm run build)`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const a = require(ADDON_PATH) as Partial<BpfAddon>;
-    if (typeof a.bpfDeviceAttach !== 'function' || typeof a.bpfDeviceQuery !== 'function') {
-      throw new TsrunError(`native addon ${ADDON_PATH} has no BPF support (rebuild with npm run build)`);
-    }
-    loaded = a as BpfAddon;
-  }
-  return loaded;
+  return addonWith<BpfAddon>('BPF', ['bpfDeviceAttach', 'bpfDeviceQuery']);
 }
 
 function rethrow(what: string, e: unknown): never {

@@ -82,17 +82,29 @@ const PACKAGE_ROOT = path.join(__dirname, '../../..');
 const ADDON_PATH = path.join(PACKAGE_ROOT, 'build/Release/tsrun_addon.node');
 const INIT_PATH = path.join(PACKAGE_ROOT, 'build/Release/tsrun-init');
 
-let loaded: NativeAddon | undefined;
+let loaded: Record<string, unknown> | undefined;
 
-function addon(): NativeAddon {
+/**
+ * The addon, loaded once for every module that uses it (spawn here, seccomp
+ * and BPF device filters elsewhere); `feature` and `fns` make a stale build a
+ * clear error rather than "x is not a function".
+ */
+export function addonWith<T>(feature: string, fns: readonly string[]): T {
   if (!loaded) {
     if (!fs.existsSync(ADDON_PATH)) {
       throw new TsrunError(`native addon not built: ${ADDON_PATH} is missing (run npm run build)`, { path: ADDON_PATH });
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(ADDON_PATH) as NativeAddon;
+    loaded = require(ADDON_PATH) as Record<string, unknown>;
   }
-  return loaded;
+  for (const f of fns) {
+    if (typeof loaded[f] !== 'function') throw new TsrunError(`native addon ${ADDON_PATH} has no ${feature} support (rebuild with npm run build)`);
+  }
+  return loaded as T;
+}
+
+function addon(): NativeAddon {
+  return addonWith<NativeAddon>('spawn', ['spawnInit', 'mkfifo', 'waitPid']);
 }
 
 /** Absolute path of the init helper; throws a clear error if it was not built. */

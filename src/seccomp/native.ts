@@ -3,9 +3,8 @@
  * seccompProbe. Loaded on first use only (create with a profile, features),
  * from the same build/Release/tsrun_addon.node as src/native/addon.ts.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { TsrunError } from '../errors';
+import { addonWith } from '../native/addon';
 import type { SeccompRule } from './profile';
 
 export interface NativeCompileRequest {
@@ -41,20 +40,8 @@ interface SeccompAddon {
   seccompProbe(req: { actions: Record<string, number>; flags: Record<string, number>; archs: string[] }): NativeProbeResult;
 }
 
-const ADDON_PATH = path.join(__dirname, '../../..', 'build/Release/tsrun_addon.node');
-let loaded: SeccompAddon | undefined;
-
 export function seccompAddon(): SeccompAddon {
-  if (!loaded) {
-    if (!fs.existsSync(ADDON_PATH)) throw new TsrunError(`native addon not built: ${ADDON_PATH} is missing (run npm run build)`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const a = require(ADDON_PATH) as Partial<SeccompAddon>;
-    if (typeof a.seccompCompile !== 'function' || typeof a.seccompProbe !== 'function') {
-      throw new TsrunError(`native addon ${ADDON_PATH} has no seccomp support (rebuild with npm run build)`);
-    }
-    loaded = a as SeccompAddon;
-  }
-  return loaded;
+  return addonWith<SeccompAddon>('seccomp', ['seccompCompile', 'seccompProbe']);
 }
 
 /** Re-throws an addon error as a TsrunError (message already has its context). */
