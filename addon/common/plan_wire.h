@@ -39,6 +39,11 @@ enum tsrun_msg {
   /* Parent -> helper, empty: the runtime hooks succeeded, go on. When one
    * fails the parent SIGKILLs the helper instead (EOF = exit quietly). */
   MSG_HOOKS_DONE = 5,
+  /* Parent -> helper, empty payload, exactly one fd in an SCM_RIGHTS cmsg on
+   * the header (one sendmsg per fd): a detached, idmapped mount tree for the
+   * next OP_MOUNT_TREE_FD. The parent sends them right after MSG_PLAN, one per
+   * OP_MOUNT_TREE_FD in plan order; the helper recvmsg()s one per op. */
+  MSG_MOUNT_FD = 6,
 };
 
 enum tsrun_op {
@@ -196,6 +201,18 @@ enum tsrun_op_hooks {
    * fields: source, dest, kind ("dir"/"file"), tree ("0"/"1"),
    * idmap_recursive ("0"/"1"), uid_map, gid_map, attr_set, attr_clr. */
   OP_MOUNT_IDMAP = 54,
+  /* idmap/ridmap bind mount in a container with its own user namespace
+   * (MOUNT_ATTR_IDMAP must be set from the host's user namespace). The parent,
+   * after the maps are written, does open_tree(source, OPEN_TREE_CLONE
+   * [|AT_RECURSIVE if tree]) + mount_setattr(MOUNT_ATTR_IDMAP [AT_RECURSIVE if
+   * idmap_recursive], userns_fd = userns, else /proc/<init>/ns/user) and sends
+   * the fd as MSG_MOUNT_FD. The helper recvmsg()s the next MSG_MOUNT_FD from
+   * the sync socket and move_mount()s it onto dest (created per kind). Other
+   * flags (ro, nosuid, ...) follow as OP_MOUNT_SETATTR ops.
+   * fields: dest, kind ("dir"/"file"), then for the parent and error
+   * messages only: source, tree ("0"/"1"), idmap_recursive ("0"/"1"),
+   * userns (path of a joined user namespace, or empty). */
+  OP_MOUNT_TREE_FD = 55,
 };
 
 /* 60-79: the rest of the process and linux fields (addon/init/extras.c). */

@@ -8,7 +8,7 @@
 
 static const char *const names[] = {
     [OP_RUNTIME_HOOKS] = "runtime hooks", [OP_HOOK] = "hook", [OP_OPEN_STATUS_FIFO] = "open status fifo",
-    [OP_MOUNT_SETATTR] = "mount_setattr", [OP_MOUNT_IDMAP] = "idmap mount",
+    [OP_MOUNT_SETATTR] = "mount_setattr", [OP_MOUNT_IDMAP] = "idmap mount", [OP_MOUNT_TREE_FD] = "idmap mount (tree fd)",
     [OP_TIMENS] = "time namespace", [OP_PERSONALITY] = "personality", [OP_SCHEDULER] = "scheduler",
     [OP_IOPRIO] = "io priority", [OP_MEMPOLICY] = "memory policy", [OP_CPU_AFFINITY] = "cpu affinity",
     [OP_LSM_EXEC_LABEL] = "exec label",

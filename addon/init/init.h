@@ -107,6 +107,7 @@ void op_hook(const struct op *o);
 void op_open_status_fifo(const struct op *o);
 void op_mount_setattr(const struct op *o);
 void op_mount_idmap(const struct op *o);
+void op_mount_tree_fd(const struct op *o);
 /* After OP_READY: also send a failure line to the status fifo, if open. */
 void report_status(const char *line, size_t len);
 

@@ -16,6 +16,7 @@ static const op_fn handlers[] = {
     [OP_OPEN_STATUS_FIFO] = op_open_status_fifo,
     [OP_MOUNT_SETATTR] = op_mount_setattr,
     [OP_MOUNT_IDMAP] = op_mount_idmap,
+    [OP_MOUNT_TREE_FD] = op_mount_tree_fd,
     [OP_TIMENS] = op_timens,
     [OP_PERSONALITY] = op_personality,
     [OP_SCHEDULER] = op_scheduler,

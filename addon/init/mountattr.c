@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,4 +146,44 @@ void op_mount_idmap(const struct op *o) {
   close(dfd);
   close(mnt);
   close(ns);
+}
+
+/* The next MSG_MOUNT_FD from the parent: an 8-byte header with exactly one
+ * fd attached (SCM_RIGHTS). */
+static int recv_mount_fd(const char *dest) {
+  uint32_t hdr[2];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {.iov_base = hdr, .iov_len = sizeof hdr};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n;
+  do n = recvmsg(ctx.sync_fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die(errno, "idmap mount %s: receive the mount fd", dest);
+  if (n == 0) _exit(1); /* the parent gave up: exit quietly */
+  int fd = -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  if ((size_t)n != sizeof hdr || hdr[0] != MSG_MOUNT_FD || hdr[1] != 0 || fd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
+    if (fd >= 0) close(fd);
+    die(EPROTO, "idmap mount %s: expected a mount fd message, got type %u (%zd bytes, %s)", dest, n >= 4 ? hdr[0] : 0, n,
+        fd < 0 ? "no fd" : "fd");
+  }
+  return fd;
+}
+
+/* fields: dest, kind, source, tree, idmap_recursive, userns (the last four
+ * were the parent's; here only for messages). */
+void op_mount_tree_fd(const struct op *o) {
+  need_fields(o, 3);
+  const char *dest = fstr(o, 0), *kind = fstr(o, 1), *source = fstr(o, 2);
+  int mnt = recv_mount_fd(dest);
+  int dfd = ensure_dest(dest, !strcmp(kind, "file"));
+  if (syscall(SYS_move_mount, mnt, "", dfd, "", T_MOVE_MOUNT_F_EMPTY_PATH | T_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    die(errno, "idmap mount %s: move_mount onto %s", source, dest);
+  close(dfd);
+  close(mnt);
 }

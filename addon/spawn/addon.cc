@@ -6,6 +6,7 @@
 
 #include "bpf.h"
 #include "console.h"
+#include "mountfd.h"
 #include "native_error.h"
 #include "seccomp.h"
 #include "spawn.h"
@@ -182,6 +183,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitPid", Napi::Function::New(env, WaitPid, "waitPid"));
   seccomp_register(env, exports);
   bpf_register(env, exports);
+  mountfd_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));

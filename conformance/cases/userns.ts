@@ -86,4 +86,32 @@ export const usernsCases: Case[] = [
       check(out.trim() === '1234 4321', `owner ${JSON.stringify(out)}`);
     },
   },
+  {
+    name: 'mount-idmap-userns',
+    description: 'idmap bind mount without mappings in a container with a user namespace: host owners show unmapped (as on disk), root writes as host root',
+    notApplicable: { runc: 'idmapped mounts arrived in runc 1.2 (PR #3717); runc 1.1.5 ignores the option' },
+    run(h) {
+      const src = path.join(h.dir, 'usrc');
+      fs.mkdirSync(src);
+      fs.writeFileSync(path.join(src, 'f'), 'x');
+      fs.chownSync(path.join(src, 'f'), 1000, 1001);
+      h.makeBundle({
+        args: ['sh', '-c', 'stat -c "%u %g" /idm/f /idm; echo w > /idm/new && echo wrote'],
+        edit: (c) => {
+          userns(c);
+          c.mounts.push({ destination: '/idm', type: 'bind', source: src, options: ['bind', 'idmap'] });
+        },
+      });
+      chownTree(path.join(h.bundle, 'rootfs'), HOST_ID, HOST_ID);
+      fs.chmodSync(h.dir, 0o755);
+      h.create();
+      h.start();
+      h.waitStopped();
+      h.delete();
+      const lines = h.stdout().trim().split('\n');
+      check(lines[0] === '1000 1001' && lines[1] === '0 0' && lines[2] === 'wrote', `output ${JSON.stringify(lines)}`);
+      const st = fs.statSync(path.join(src, 'new'));
+      check(st.uid === 0 && st.gid === 0, `new file owned by ${st.uid}:${st.gid} on the host`);
+    },
+  },
 ];

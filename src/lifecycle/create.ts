@@ -21,6 +21,7 @@ import { withLock } from '../state/lock';
 import { destroyContainer } from './destroy';
 import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
 import { awaitReady, sendPlan } from './sync';
+import { sendMountFds } from './mount-fds';
 import type { PreparedSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
@@ -149,11 +150,14 @@ export function createContainer(opts: CreateOptions): Created {
       applyIntelRdt(config, opts.id, pid, dir);
       try {
         sendPlan(child.syncFd, encodePlan(plan.steps));
+        // idmap mounts with a user namespace: idmapped trees made here, attached by the init.
+        const sendError = sendMountFds(plan.steps, child.syncFd, pid);
         awaitReady(child.syncFd, () => {
           // runc's order: prestart (deprecated) right before createRuntime, both in the runtime namespace.
           runHooks('prestart', config.hooks, hookState!);
           runHooks('createRuntime', config.hooks, hookState!);
         });
+        if (sendError) throw sendError;
       } finally {
         fs.closeSync(child.syncFd);
       }

@@ -263,18 +263,35 @@ function idmapSteps(
   if (!uids?.length || !gids?.length) {
     throw new TsrunError(`${where}: "${opts.idmap}" needs uidMappings and gidMappings (on the mount, or a user namespace with mappings)`);
   }
-  if (userns) {
-    // MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace owning the source's
-    // filesystem (the host's); the helper is already inside the container's. runc prepares
-    // the tree in the parent and passes the fd over (SCM_RIGHTS): not done here yet.
-    throw new TsrunError(`${where}: "${opts.idmap}" mounts in a container with a user namespace are not supported by this tsrun version`);
-  }
   const tree = (opts.flags & MS.REC) !== 0;
   const { set, clr } = flagsToAttr(opts.flags);
+  if (userns) {
+    // MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace owning the source's
+    // filesystem (the host's), and the helper is already inside the container's. As runc 1.2:
+    // the parent clones the source with open_tree, idmaps it with the container's user
+    // namespace and passes the fd over the sync socket (MSG_MOUNT_FD, src/lifecycle/mount-fds.ts);
+    // OP_MOUNT_TREE_FD attaches it. Mappings of the mount's own would need a temporary user
+    // namespace in the parent: only mappings equal to the container's are supported.
+    if ((m.uidMappings && !sameMaps(m.uidMappings, linux.uidMappings)) || (m.gidMappings && !sameMaps(m.gidMappings, linux.gidMappings))) {
+      throw new TsrunError(
+        `${where}: "${opts.idmap}" with uidMappings/gidMappings other than the container's user namespace mappings is not supported by this tsrun version (leave them out to use the container's)`,
+      );
+    }
+    const joined = (linux.namespaces ?? []).find((n) => n.type === 'user')?.path ?? '';
+    const out = [step(Op.MountTreeFd, dest, kind, source, tree ? 1 : 0, opts.idmap === 'ridmap' ? 1 : 0, joined)];
+    if (set || clr) out.push(step(Op.MountSetattr, dest, set, clr, 0, tree ? 1 : 0));
+    out.push(...setattrSteps(dest, opts));
+    if (propagation) out.push(step(Op.MountSetattr, dest, 0, 0, propagation & ~MS.REC, propagation & MS.REC ? 1 : 0));
+    return out;
+  }
   const out = [step(Op.MountIdmap, source, dest, kind, tree ? 1 : 0, opts.idmap === 'ridmap' ? 1 : 0, mapText(uids), mapText(gids), set, clr)];
   out.push(...setattrSteps(dest, opts));
   if (propagation) out.push(step(Op.MountSetattr, dest, 0, 0, propagation & ~MS.REC, propagation & MS.REC ? 1 : 0));
   return out;
+}
+
+function sameMaps(a: readonly { containerID: number; hostID: number; size: number }[], b?: readonly { containerID: number; hostID: number; size: number }[]): boolean {
+  return !!b && mapText(a) === mapText(b);
 }
 
 /**

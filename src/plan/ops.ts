@@ -10,6 +10,8 @@ export const enum Msg {
   Hooks = 4,
   /** parent → helper: they succeeded. */
   HooksDone = 5,
+  /** parent → helper, right after the plan: one idmapped mount tree fd (SCM_RIGHTS) per OP_MOUNT_TREE_FD. */
+  MountFd = 6,
 }
 
 export const enum Op {
@@ -53,6 +55,8 @@ export const enum Op {
   OpenStatusFifo = 52,
   MountSetattr = 53,
   MountIdmap = 54,
+  /** Attach a mount tree fd prepared by the parent (idmap in a user namespace). */
+  MountTreeFd = 55,
 }
 
 /** One step of the plan: an op code and its fields, in wire order. */

@@ -99,6 +99,51 @@ test('idmap mount on tmpfs and ext4 (no user namespace): files show the mapped o
   assert.equal(r.stdout.trim().split('\n'), ['1500 1600', '1500 1600', '2']);
 });
 
+test('idmap/ridmap mounts with a user namespace (idmapped in the parent, fd passed to the init): host owners as mapped, root writes as host root', () => {
+  const src = path.join(sb.dir, 'usrc');
+  fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+  fs.chmodSync(src, 0o755);
+  fs.writeFileSync(path.join(src, 'owned'), 'x');
+  fs.chownSync(path.join(src, 'owned'), 1000, 1001);
+  fs.writeFileSync(path.join(src, 'single'), 'y');
+  const tmp = path.join(src, 'sub');
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', tmp]);
+  mounted.push(tmp);
+  fs.writeFileSync(path.join(tmp, 'g'), 'z');
+  fs.chownSync(path.join(tmp, 'g'), 7, 8);
+  const b = usernsBundle(
+    'stat -c "%u %g" /e/owned /e /r/sub/g; stat -c "%u" /f; echo w > /e/new && echo ok; touch /ro/x 2>&1; grep -c idmapped /proc/mounts',
+    (c) => {
+      c.mounts.push({ destination: '/e', type: 'bind', source: src, options: ['bind', 'idmap'] });
+      c.mounts.push({ destination: '/r', type: 'bind', source: src, options: ['rbind', 'ridmap', 'nosuid'] });
+      c.mounts.push({ destination: '/f', type: 'bind', source: path.join(src, 'single'), options: ['bind', 'idmap'], uidMappings: c.linux.uidMappings, gidMappings: c.linux.gidMappings });
+      c.mounts.push({ destination: '/ro', type: 'bind', source: src, options: ['bind', 'idmap', 'ro'] });
+    },
+  );
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 0, r.stderr);
+  const out = r.stdout.trim().split('\n');
+  assert.equal(out.slice(0, 5), ['1000 1001', '0 0', '7 8', '0', 'ok'], r.stdout);
+  assert.match(out[5], /Read-only file system/);
+  assert.ok(Number(out[6]) >= 5, `idmapped mounts: ${out[6]}`); // /e, /r, /r/sub, /f, /ro
+  const st = fs.statSync(path.join(src, 'new'));
+  assert.equal([st.uid, st.gid], [0, 0], 'container root writes as host uid 0 through the idmapped mount');
+});
+
+test('idmap with a user namespace and mount mappings other than the container\'s: a clear error, nothing left', () => {
+  const b = usernsBundle('true', (c) => {
+    c.mounts.push({
+      destination: '/e', type: 'bind', source: sb.dir, options: ['bind', 'idmap'],
+      uidMappings: [{ containerID: 0, hostID: 1500, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1500, size: 1 }],
+    });
+  });
+  const id = sb.id();
+  const r = sb.tsrun(['run', '--bundle', b, id]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /other than the container's user namespace mappings is not supported/);
+  assert.is.not(sb.tsrun(['state', id]).status, 0);
+});
+
 test('idmap without any mapping is an error before anything runs', () => {
   const b = sb.bundle({ edit: (c) => c.mounts.push({ destination: '/e', type: 'bind', source: sb.dir, options: ['bind', 'idmap'] }) });
   const r = sb.tsrun(['run', '--bundle', b, sb.id()]);

@@ -67,7 +67,7 @@ test('an r* option adds OP_MOUNT_SETATTR (recursive) after the mount', () => {
   assert.equal(steps[i].fields, ['/data', String(MOUNT_ATTR.RDONLY), '0', '0', '1']);
 });
 
-test('idmap: the mount\'s mappings, bind only, refused with a user namespace, error without mappings', () => {
+test('idmap: the mount\'s mappings, bind only, a parent-made tree fd with a user namespace, error without mappings', () => {
   const steps = buildPlan(
     input((c) =>
       c.mounts!.push({
@@ -80,17 +80,28 @@ test('idmap: the mount\'s mappings, bind only, refused with a user namespace, er
   assert.equal(s.fields, ['/src', '/i', 'dir', '1', '1', '0 1000 10\n', '0 2000 10\n', String(MOUNT_ATTR.RDONLY), '0']);
   assert.throws(() => buildPlan(input((c) => c.mounts!.push({ destination: '/i', type: 'bind', source: '/s', options: ['bind', 'idmap'] }))), /needs uidMappings/);
   assert.throws(() => buildPlan(input((c) => c.mounts!.push({ destination: '/i', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }))), /only supported on bind/);
+  const userns = (edit?: (c: any) => void) =>
+    buildPlan(
+      input((c) => {
+        c.linux!.namespaces!.push({ type: 'user' });
+        c.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+        c.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+        c.mounts!.push({ destination: '/i', type: 'bind', source: '/s', options: ['rbind', 'ridmap', 'ro'] });
+        edit?.(c);
+      }),
+    ).steps;
+  // With a user namespace: the parent prepares the tree (OP_MOUNT_TREE_FD), flags follow as OP_MOUNT_SETATTR.
+  const u = userns();
+  assert.not.ok(u.some((x) => x.op === Op.MountIdmap));
+  const i = u.findIndex((x) => x.op === Op.MountTreeFd);
+  assert.equal(u[i].fields, ['/i', 'dir', '/s', '1', '1', '']);
+  assert.equal(u[i + 1].op, Op.MountSetattr);
+  assert.equal(u[i + 1].fields, ['/i', String(MOUNT_ATTR.RDONLY), '0', '0', '1']);
+  const same = userns((c) => Object.assign(c.mounts.at(-1), { uidMappings: c.linux.uidMappings, gidMappings: c.linux.gidMappings }));
+  assert.ok(same.some((x) => x.op === Op.MountTreeFd));
   assert.throws(
-    () =>
-      buildPlan(
-        input((c) => {
-          c.linux!.namespaces!.push({ type: 'user' });
-          c.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-          c.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-          c.mounts!.push({ destination: '/i', type: 'bind', source: '/s', options: ['bind', 'idmap'] });
-        }),
-      ),
-    /user namespace are not supported/,
+    () => userns((c) => Object.assign(c.mounts.at(-1), { uidMappings: [{ containerID: 0, hostID: 5, size: 1 }], gidMappings: c.linux.gidMappings })),
+    /other than the container's user namespace mappings is not supported/,
   );
 });
 
