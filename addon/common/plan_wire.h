@@ -211,7 +211,10 @@ enum tsrun_op_hooks {
    * flags (ro, nosuid, ...) follow as OP_MOUNT_SETATTR ops.
    * fields: dest, kind ("dir"/"file"), then for the parent and error
    * messages only: source, tree ("0"/"1"), idmap_recursive ("0"/"1"),
-   * userns (path of a joined user namespace, or empty). */
+   * userns (path of a joined user namespace, or empty), uid_map, gid_map
+   * (the mount's own mappings as "containerID hostID size\n" lines when they
+   * differ from the container's: the parent then idmaps with a temporary user
+   * namespace holding exactly those, as runc 1.2; empty otherwise). */
   OP_MOUNT_TREE_FD = 55,
 };
 

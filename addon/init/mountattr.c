@@ -175,8 +175,8 @@ static int recv_mount_fd(const char *dest) {
   return fd;
 }
 
-/* fields: dest, kind, source, tree, idmap_recursive, userns (the last four
- * were the parent's; here only for messages). */
+/* fields: dest, kind, source, tree, idmap_recursive, userns, uid_map, gid_map
+ * (all but the first two were the parent's; here only for messages). */
 void op_mount_tree_fd(const struct op *o) {
   need_fields(o, 3);
   const char *dest = fstr(o, 0), *kind = fstr(o, 1), *source = fstr(o, 2);

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -35,9 +38,64 @@ struct mount_attr_v0 {
   uint64_t userns_fd;
 };
 
-int idmap_tree(const std::string &source, bool clone_rec, bool idmap_rec, const std::string &userns, native_error *e) {
-  int ns = open(userns.c_str(), O_RDONLY | O_CLOEXEC);
-  if (ns < 0) return native_fail(e, errno, "open", "open user namespace %s", userns.c_str());
+int write_map(pid_t pid, const char *file, const std::string &map, native_error *e) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return native_fail(e, errno, "open", "open %s", path.c_str());
+  ssize_t n = write(fd, map.data(), map.size());
+  int err = errno;
+  close(fd);
+  if (n < 0) return native_fail(e, err, "write", "write mount mappings '%s' to %s", map.c_str(), path.c_str());
+  if (static_cast<size_t>(n) != map.size()) return native_fail(e, EIO, "write", "write mount mappings to %s: short write", path.c_str());
+  return 0;
+}
+
+// runc 1.2's way for a mount's own uidMappings/gidMappings: a temporary user
+// namespace with exactly those maps ("containerID hostID size" lines, as for
+// a container's /proc/<pid>/uid_map), held by an fd. A child is cloned into
+// a new user namespace (exit signal 0: no SIGCHLD for Node's handlers; it
+// only blocks on a pipe, async-signal-safe, and exits if this process dies),
+// the maps are written, its ns opened, then it is killed and reaped.
+int temp_userns(const std::string &uid_map, const std::string &gid_map, native_error *e) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return native_fail(e, errno, "pipe2", "pipe for the mount user namespace");
+  pid_t pid = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWUSER, 0, 0, 0, 0));
+  if (pid == 0) {
+    char c;
+    syscall(SYS_close, p[1]);
+    while (syscall(SYS_read, p[0], &c, 1) < 0) {
+    }
+    syscall(SYS_exit_group, 0);
+  }
+  int err = errno;
+  close(p[0]);
+  if (pid < 0) {
+    close(p[1]);
+    return native_fail(e, err, "clone", "clone a user namespace for the mount mappings");
+  }
+  int ns = -1;
+  if (write_map(pid, "uid_map", uid_map, e) == 0 && write_map(pid, "gid_map", gid_map, e) == 0) {
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+    ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) native_fail(e, errno, "open", "open %s", path.c_str());
+  }
+  close(p[1]);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+  }
+  return ns;
+}
+
+int idmap_tree(const std::string &source, bool clone_rec, bool idmap_rec, const std::string &userns, const std::string &uid_map,
+               const std::string &gid_map, native_error *e) {
+  int ns;
+  if (!uid_map.empty()) {
+    ns = temp_userns(uid_map, gid_map, e);
+    if (ns < 0) return -1;
+  } else {
+    ns = open(userns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return native_fail(e, errno, "open", "open user namespace %s", userns.c_str());
+  }
   int fd = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(), kOpenTreeClone | O_CLOEXEC | (clone_rec ? kAtRecursive : 0)));
   if (fd < 0) {
     int err = errno;
@@ -94,13 +152,20 @@ void throw_native(Napi::Env env, const native_error &e) {
 
 Napi::Value IdmapTree(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean() || !info[3].IsString()) {
-    Napi::TypeError::New(env, "idmapTree: expected (source, cloneRecursive, idmapRecursive, usernsPath)").ThrowAsJavaScriptException();
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean() || !info[3].IsString() ||
+      (info.Length() > 4 && (info.Length() < 6 || !info[4].IsString() || !info[5].IsString()))) {
+    Napi::TypeError::New(env, "idmapTree: expected (source, cloneRecursive, idmapRecursive, usernsPath[, uidMap, gidMap])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string uid_map = info.Length() > 4 ? info[4].As<Napi::String>().Utf8Value() : "";
+  std::string gid_map = info.Length() > 4 ? info[5].As<Napi::String>().Utf8Value() : "";
+  if (uid_map.empty() != gid_map.empty()) {
+    Napi::TypeError::New(env, "idmapTree: uidMap and gidMap must be given together").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   native_error err{};
   int fd = idmap_tree(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Boolean>().Value(), info[2].As<Napi::Boolean>().Value(),
-                      info[3].As<Napi::String>().Utf8Value(), &err);
+                      info[3].As<Napi::String>().Utf8Value(), uid_map, gid_map, &err);
   if (fd < 0) {
     throw_native(env, err);
     return env.Undefined();

@@ -8,8 +8,9 @@
 
 #include <napi.h>
 
-// Adds idmapTree(source, cloneRecursive, idmapRecursive, usernsPath) -> fd and
-// sendFd(socketFd, type, fd) to the addon's exports (see src/lifecycle/mount-fds.ts).
+// Adds idmapTree(source, cloneRecursive, idmapRecursive, usernsPath[, uidMap,
+// gidMap]) -> fd (non-empty maps: a temporary user namespace with exactly those
+// "containerID hostID size" lines instead of usernsPath) and sendFd(socketFd, type, fd) to the addon's exports (see src/lifecycle/mount-fds.ts).
 void mountfd_register(Napi::Env env, Napi::Object exports);
 
 #endif

@@ -2,7 +2,9 @@
  * idmap/ridmap bind mounts of a container with its own user namespace (runc
  * 1.2's way): MOUNT_ATTR_IDMAP can only be set from the host's user
  * namespace, so the parent clones each source (open_tree), idmaps the clone
- * with the container's user namespace and sends the fd to the init helper
+ * with the container's user namespace (or, for a mount's own differing
+ * uidMappings/gidMappings, a temporary one the addon makes with exactly
+ * those, as runc 1.2) and sends the fd to the init helper
  * (MSG_MOUNT_FD, SCM_RIGHTS), which attaches it at its OP_MOUNT_TREE_FD
  * (addon/common/plan_wire.h). Call after spawnInit (the maps are written)
  * and right after sendPlan: the parent only writes, the helper reads one fd
@@ -14,7 +16,7 @@ import { addonWith } from '../native/addon';
 import { Msg, Op, type PlanStep } from '../plan/ops';
 
 interface MountFdAddon {
-  idmapTree(source: string, cloneRecursive: boolean, idmapRecursive: boolean, usernsPath: string): number;
+  idmapTree(source: string, cloneRecursive: boolean, idmapRecursive: boolean, usernsPath: string, uidMap?: string, gidMap?: string): number;
   sendFd(socketFd: number, type: number, fd: number): void;
 }
 
@@ -37,10 +39,11 @@ export function sendMountFds(steps: readonly PlanStep[], syncFd: number, initPid
   if (wanted.length === 0) return undefined;
   const a = addonWith<MountFdAddon>('idmap mount', ['idmapTree', 'sendFd']);
   for (const s of wanted) {
-    const [dest, , source, tree, rec, userns] = s.fields.map(String);
+    const [dest, , source, tree, rec, userns, uidMap = '', gidMap = ''] = s.fields.map(String);
     let fd: number;
     try {
-      fd = a.idmapTree(source, tree === '1', rec === '1', userns || `/proc/${initPid}/ns/user`);
+      // The mount's own mappings (differing from the container's): a temporary user namespace with exactly those.
+      fd = a.idmapTree(source, tree === '1', rec === '1', userns || `/proc/${initPid}/ns/user`, uidMap, gidMap);
     } catch (e) {
       // Nothing of the container ran yet; the caller kills the init and rolls back.
       const err = toTsrunError(e);

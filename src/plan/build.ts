@@ -270,15 +270,13 @@ function idmapSteps(
     // filesystem (the host's), and the helper is already inside the container's. As runc 1.2:
     // the parent clones the source with open_tree, idmaps it with the container's user
     // namespace and passes the fd over the sync socket (MSG_MOUNT_FD, src/lifecycle/mount-fds.ts);
-    // OP_MOUNT_TREE_FD attaches it. Mappings of the mount's own would need a temporary user
-    // namespace in the parent: only mappings equal to the container's are supported.
-    if ((m.uidMappings && !sameMaps(m.uidMappings, linux.uidMappings)) || (m.gidMappings && !sameMaps(m.gidMappings, linux.gidMappings))) {
-      throw new TsrunError(
-        `${where}: "${opts.idmap}" with uidMappings/gidMappings other than the container's user namespace mappings is not supported by this tsrun version (leave them out to use the container's)`,
-      );
-    }
+    // OP_MOUNT_TREE_FD attaches it. Mappings of the mount's own that differ from the container's
+    // (runc 1.2 too): the parent idmaps with a temporary user namespace holding exactly those
+    // ("containerID hostID size" as a uid_map: on-disk containerID shows as host id hostID, which
+    // the container's user namespace then maps as for any other host id).
+    const own = (m.uidMappings && !sameMaps(m.uidMappings, linux.uidMappings)) || (m.gidMappings && !sameMaps(m.gidMappings, linux.gidMappings));
     const joined = (linux.namespaces ?? []).find((n) => n.type === 'user')?.path ?? '';
-    const out = [step(Op.MountTreeFd, dest, kind, source, tree ? 1 : 0, opts.idmap === 'ridmap' ? 1 : 0, joined)];
+    const out = [step(Op.MountTreeFd, dest, kind, source, tree ? 1 : 0, opts.idmap === 'ridmap' ? 1 : 0, joined, own ? mapText(uids) : '', own ? mapText(gids) : '')];
     if (set || clr) out.push(step(Op.MountSetattr, dest, set, clr, 0, tree ? 1 : 0));
     out.push(...setattrSteps(dest, opts));
     if (propagation) out.push(step(Op.MountSetattr, dest, 0, 0, propagation & ~MS.REC, propagation & MS.REC ? 1 : 0));

@@ -67,7 +67,7 @@ test('an r* option adds OP_MOUNT_SETATTR (recursive) after the mount', () => {
   assert.equal(steps[i].fields, ['/data', String(MOUNT_ATTR.RDONLY), '0', '0', '1']);
 });
 
-test('idmap: the mount\'s mappings, bind only, a parent-made tree fd with a user namespace, error without mappings', () => {
+test('idmap: the mount\'s mappings, bind only, a parent-made tree fd with a user namespace (own mappings: a temporary one), error without mappings', () => {
   const steps = buildPlan(
     input((c) =>
       c.mounts!.push({
@@ -94,15 +94,14 @@ test('idmap: the mount\'s mappings, bind only, a parent-made tree fd with a user
   const u = userns();
   assert.not.ok(u.some((x) => x.op === Op.MountIdmap));
   const i = u.findIndex((x) => x.op === Op.MountTreeFd);
-  assert.equal(u[i].fields, ['/i', 'dir', '/s', '1', '1', '']);
+  assert.equal(u[i].fields, ['/i', 'dir', '/s', '1', '1', '', '', '']);
   assert.equal(u[i + 1].op, Op.MountSetattr);
   assert.equal(u[i + 1].fields, ['/i', String(MOUNT_ATTR.RDONLY), '0', '0', '1']);
   const same = userns((c) => Object.assign(c.mounts.at(-1), { uidMappings: c.linux.uidMappings, gidMappings: c.linux.gidMappings }));
-  assert.ok(same.some((x) => x.op === Op.MountTreeFd));
-  assert.throws(
-    () => userns((c) => Object.assign(c.mounts.at(-1), { uidMappings: [{ containerID: 0, hostID: 5, size: 1 }], gidMappings: c.linux.gidMappings })),
-    /other than the container's user namespace mappings is not supported/,
-  );
+  assert.equal(same.find((x) => x.op === Op.MountTreeFd)!.fields, ['/i', 'dir', '/s', '1', '1', '', '', '']);
+  // The mount's own mappings: both maps go to the parent, which makes a temporary user namespace with them.
+  const own = userns((c) => Object.assign(c.mounts.at(-1), { uidMappings: [{ containerID: 0, hostID: 5, size: 1 }], gidMappings: c.linux.gidMappings }));
+  assert.equal(own.find((x) => x.op === Op.MountTreeFd)!.fields, ['/i', 'dir', '/s', '1', '1', '', '0 5 1\n', '0 1000 1\n']);
 });
 
 test('usernsSetup: root writes maps; unprivileged single self map denies setgroups; ranges need newuidmap', () => {
