@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { TSRUN, cleanEnv, sleep } from './tsrun';
 
@@ -221,6 +222,29 @@ export function lastJsonLogError(file: string): string | undefined {
     }
   }
   return last;
+}
+
+/**
+ * Temp dirs `<tmpdir>/<prefix>*` of an earlier run whose owner (owner.pid) died
+ * (runner timeout, SIGKILL): `before(dir)` (e.g. delete the runtime's containers),
+ * then kill what mentions the dir, unmount under it, remove it.
+ */
+export function sweepStaleDirs(prefix: string, before?: (dir: string) => void): void {
+  for (const e of fs.readdirSync(os.tmpdir())) {
+    if (!e.startsWith(prefix)) continue;
+    const dir = path.join(os.tmpdir(), e);
+    let owner = 0;
+    try {
+      owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      /* half-made */
+    }
+    if (owner && alive(owner)) continue;
+    before?.(dir);
+    killPids(pidsMentioning(dir));
+    unmountUnder(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** cgroup (v1 and v2) mount points under /sys/fs/cgroup. */

@@ -26,6 +26,7 @@ import {
   removeCgroupTree,
   rmdirIfEmpty,
   runCmd,
+  sweepStaleDirs,
   unmountUnder,
   waitFor,
 } from './clients';
@@ -80,7 +81,7 @@ export class Containerd {
   private containers = new Map<string, Set<string>>();
 
   constructor() {
-    sweepStale();
+    sweepStaleDirs(PREFIX);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
     fs.writeFileSync(path.join(this.dir, 'owner.pid'), String(process.pid));
     this.sock = path.join(this.dir, 'containerd.sock');
@@ -198,20 +199,3 @@ export class Containerd {
   }
 }
 
-/** Temp dirs of an earlier run whose owner died (runner timeout, SIGKILL): kill, unmount, remove. */
-function sweepStale(): void {
-  for (const e of fs.readdirSync(os.tmpdir())) {
-    if (!e.startsWith(PREFIX)) continue;
-    const dir = path.join(os.tmpdir(), e);
-    let owner = 0;
-    try {
-      owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8'));
-    } catch {
-      /* half-made */
-    }
-    if (owner && alive(owner)) continue;
-    killPids(pidsMentioning(dir));
-    unmountUnder(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}

@@ -22,12 +22,12 @@ import {
   type CmdResult,
   type Runtime,
   RUNTIMES,
-  alive,
   hardLimits,
   killPids,
   pidsMentioning,
   removeCgroupTree,
   runCmd,
+  sweepStaleDirs,
   unmountUnder,
 } from './clients';
 
@@ -42,7 +42,7 @@ export class Podman {
   private cgroupParentExisted: boolean;
 
   constructor() {
-    sweepStale();
+    sweepStaleDirs(PREFIX, forceDeleteMentioning);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
     fs.writeFileSync(path.join(this.dir, 'owner.pid'), String(process.pid));
     for (const d of ['storage', 'run', 'tmp', 'net', 'volumes']) fs.mkdirSync(path.join(this.dir, d));
@@ -145,25 +145,6 @@ tsrun = [${q(RUNTIMES[1].bin)}]
 [network]
 network_config_dir = ${q(path.join(dir, 'net'))}
 `;
-}
-
-/** Temp dirs of an earlier run whose owner died: kill, unmount, remove. */
-function sweepStale(): void {
-  for (const e of fs.readdirSync(os.tmpdir())) {
-    if (!e.startsWith(PREFIX)) continue;
-    const dir = path.join(os.tmpdir(), e);
-    let owner = 0;
-    try {
-      owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8'));
-    } catch {
-      /* half-made */
-    }
-    if (owner && alive(owner)) continue;
-    forceDeleteMentioning(dir);
-    killPids(pidsMentioning(dir));
-    unmountUnder(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Force-deletes, with its own runtime, every container whose state (in the runtime's default root) mentions `dir`. */

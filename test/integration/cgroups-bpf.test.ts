@@ -9,12 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { killAndRemoveCgroup } from '../helpers/cgroups';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deviceRules, hostLayout, prepareCgroup, type CgroupHandle } from '../../src/cgroups';
 import { attachDeviceFilter, deviceFilterIds } from '../../src/cgroups/bpf-native';
 import type { DeviceRule } from '../../src/cgroups/types';
-import { sleepSync } from '../../src/state/proc';
 
 
 const isRoot = process.getuid?.() === 0;
@@ -24,26 +24,6 @@ const BASE = U ? path.join(U, `tsrun-bpf-${process.pid}`) : '';
 const rootCtl = U ? fs.readFileSync(path.join(U, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/).filter(Boolean) : [];
 const handles: CgroupHandle[] = [];
 
-function rmTree(d: string): void {
-  if (!fs.existsSync(d)) return;
-  for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmTree(path.join(d, e.name));
-  for (const p of (fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8') ?? '').split('\n').filter(Boolean)) {
-    try {
-      process.kill(Number(p), 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  for (let i = 0; i < 50; i++) {
-    try {
-      fs.rmdirSync(d);
-      return;
-    } catch {
-      sleepSync(20);
-    }
-  }
-}
-
 test.after(() => {
   for (const h of handles) {
     try {
@@ -52,7 +32,7 @@ test.after(() => {
       /* swept below */
     }
   }
-  if (BASE) rmTree(BASE);
+  if (BASE) killAndRemoveCgroup(BASE);
   if (U) {
     const file = path.join(U, 'cgroup.subtree_control');
     for (const c of fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean)) {

@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { blockDev, killAndRemoveCgroup } from '../helpers/cgroups';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostLayout } from '../../src/cgroups';
@@ -74,25 +75,7 @@ function sweep(): void {
     if (mine) roots.add(path.join(h.mountPoint, mine, TAG));
   }
   if (layout.unified) roots.add(path.join(layout.unified.mountPoint, TAG));
-  const rm = (d: string): void => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rm(path.join(d, e.name));
-    try {
-      if (fs.existsSync(path.join(d, 'freezer.state'))) fs.writeFileSync(path.join(d, 'freezer.state'), 'THAWED');
-      for (const p of procs(d)) process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-    for (let i = 0; i < 50; i++) {
-      try {
-        fs.rmdirSync(d);
-        return;
-      } catch {
-        sleep(20);
-      }
-    }
-  };
-  for (const r of roots) rm(r);
+  for (const r of roots) killAndRemoveCgroup(r);
 }
 
 test.after(() => {
@@ -332,15 +315,6 @@ test('cgroupsPath: absolute from each hierarchy root, relative under the runtime
   assert.not.ok(fs.existsSync(path.join(mount('memory'), TAG, 'abs')));
   assert.not.ok(fs.existsSync(path.join(mount('memory'), own.get('memory') ?? '/', TAG, 'rel')));
 });
-
-/** major:minor of some whole block device (throttles need a real one). */
-function blockDev(): { major: number; minor: number } | undefined {
-  for (const b of fs.existsSync('/sys/block') ? fs.readdirSync('/sys/block').sort() : []) {
-    const m = /^(\d+):(\d+)$/.exec(read(`/sys/block/${b}/dev`));
-    if (m && !b.startsWith('zram') && !b.startsWith('loop')) return { major: Number(m[1]), minor: Number(m[2]) };
-  }
-  return undefined;
-}
 
 const COMPARE = [
   'memory/memory.limit_in_bytes',

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { blockDev, killAndRemoveCgroup } from '../helpers/cgroups';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeBundle } from '../../src/bundle/busybox';
@@ -44,25 +45,7 @@ function procState(pid: number): string {
 function sweep(): void {
   if (!layout) return;
   const roots = [...layout.v1.map((h) => h.mountPoint), ...(layout.unified ? [layout.unified.mountPoint] : [])];
-  const rm = (d: string): void => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rm(path.join(d, e.name));
-    try {
-      const procs = path.join(d, 'cgroup.procs');
-      for (const p of read(procs).split('\n').filter(Boolean)) process.kill(Number(p), 'SIGKILL');
-    } catch {
-      /* empty or gone */
-    }
-    for (let i = 0; i < 50; i++) {
-      try {
-        fs.rmdirSync(d);
-        return;
-      } catch {
-        sleepSync(20);
-      }
-    }
-  };
-  for (const r of roots) rm(path.join(r, BASE));
+  for (const r of roots) killAndRemoveCgroup(path.join(r, BASE));
 }
 
 test.after(() => {
@@ -170,15 +153,6 @@ test('real hybrid: hugetlb goes to the cgroup2 hierarchy when v1 has no hugetlb'
   h.destroy();
   assert.not.ok(fs.existsSync(h.record.paths['']));
 });
-
-/** major:minor of some whole block device (throttles need a real one). */
-function blockDev(): { major: number; minor: number } | undefined {
-  for (const b of fs.existsSync('/sys/block') ? fs.readdirSync('/sys/block').sort() : []) {
-    const m = /^(\d+):(\d+)$/.exec(read(`/sys/block/${b}/dev`));
-    if (m && !b.startsWith('zram')) return { major: Number(m[1]), minor: Number(m[2]) };
-  }
-  return undefined;
-}
 
 /** Files compared between runc and tsrun for the same resources. */
 const COMPARE = [
