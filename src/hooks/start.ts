@@ -15,15 +15,12 @@ import * as path from 'node:path';
 import { TsrunError, describeSystemError } from '../errors';
 import type { Hooks } from '../config/types';
 import { releaseInit } from '../lifecycle/start';
+import { readToEnd } from '../util/read-to-end';
 import { processAlive } from '../state/proc';
 import type { StateRecord } from '../state/store';
 import { runHooks, type HookState } from './run';
 
 export const STATUS_FIFO = 'status.fifo';
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 export function recordHooks(rec: StateRecord): Hooks | undefined {
   const c = rec.config as { hooks?: Hooks } | undefined;
@@ -32,25 +29,7 @@ export function recordHooks(rec: StateRecord): Hooks | undefined {
 
 /** Reads the status fifo until EOF; returns what the init wrote (empty on a clean exec). */
 function waitForExec(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(4096);
-  let delay = 1;
-  for (;;) {
-    let n: number;
-    try {
-      n = fs.readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EINTR') {
-        sleepMs(delay);
-        delay = Math.min(delay * 2, 20);
-        continue;
-      }
-      throw describeSystemError('read status fifo', e);
-    }
-    if (n === 0) return Buffer.concat(chunks).toString('utf8').trim();
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
+  return readToEnd(fd, 'status fifo').toString('utf8').trim();
 }
 
 /**

@@ -24,7 +24,8 @@ import { initHelperPath, spawnInit, waitPid } from '../native/addon';
 import { containerStatus } from '../state/status';
 import { loadState, type StateRecord } from '../state/store';
 import { writePidFile } from './create';
-import { sendPlan } from './sync';
+import { initError, sendPlan } from './sync';
+import { readToEnd } from '../util/read-to-end';
 import { prepareSeccomp } from '../seccomp';
 import { OwnConsole, drain, proxyTty, type TtyProxy } from './tty-proxy';
 
@@ -104,28 +105,10 @@ function joinCgroup(rec: StateRecord, pid: number, sub: string[] | undefined): v
 
 /** Waits for EOF (exec happened) or MSG_ERROR on the sync socket. */
 function awaitExec(fd: number): void {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(4096);
-  for (;;) {
-    let n: number;
-    try {
-      n = fs.readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EINTR') continue;
-      if (code === 'ECONNRESET') break;
-      throw e;
-    }
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  const all = Buffer.concat(chunks);
+  const all = readToEnd(fd, 'exec sync socket');
   if (all.length === 0) return;
   if (all.length >= 8 && all.readUInt32LE(0) === Msg.Error) {
-    const len = all.readUInt32LE(4);
-    const payload = all.subarray(8, 8 + len);
-    const errno = payload.length >= 4 ? payload.readInt32LE(0) : 0;
-    throw new TsrunError(`unable to start container process: ${payload.subarray(4).toString('utf8').trim()}`, { errno });
+    throw initError('unable to start container process', all.subarray(8, 8 + all.readUInt32LE(4)));
   }
   throw new TsrunError(`exec helper sent an unexpected message (type ${all.length >= 4 ? all.readUInt32LE(0) : '?'})`);
 }

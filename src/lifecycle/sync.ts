@@ -56,6 +56,12 @@ function sendFrame(fd: number, buf: Buffer): void {
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
 }
 
+/** MSG_ERROR's payload (i32 errno | one line of text) as a TsrunError, prefixed with `what`. */
+export function initError(what: string, payload: Buffer): TsrunError {
+  const errno = payload.length >= 4 ? payload.readInt32LE(0) : 0;
+  return new TsrunError(`${what}: ${payload.subarray(4).toString('utf8').trim()}`, { errno });
+}
+
 function readyOrError(fd: number, header: Buffer | null): void {
   if (!header) throw new TsrunError('container init exited before it was ready');
   const type = header.readUInt32LE(0);
@@ -63,10 +69,6 @@ function readyOrError(fd: number, header: Buffer | null): void {
   const payload = len > 0 ? readExact(fd, len) : Buffer.alloc(0);
   if (!payload) throw new TsrunError('container init exited in the middle of a message');
   if (type === Msg.Ready) return;
-  if (type === Msg.Error) {
-    const errno = payload.length >= 4 ? payload.readInt32LE(0) : 0;
-    const text = payload.subarray(4).toString('utf8').trim();
-    throw new TsrunError(`container init: ${text}`, { errno });
-  }
+  if (type === Msg.Error) throw initError('container init', payload);
   throw new TsrunError(`container init sent unexpected message type ${type}`);
 }
