@@ -11,4 +11,5 @@ const require = createRequire(import.meta.url);
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
 const validators = join(root, 'scripts/build-validators.mjs');
 if (existsSync(validators)) execFileSync(process.execPath, [validators], { stdio: 'inherit' });
+execFileSync(process.execPath, [join(root, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 execFileSync(process.execPath, [join(root, 'scripts/code-cache.mjs')], { stdio: 'inherit' });

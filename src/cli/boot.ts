@@ -1,0 +1,131 @@
+/**
+ * What bin/tsrun runs first: loads the CLI from the per-command bundles that
+ * scripts/bundle.mjs makes (dist/bundle/), each with a V8 code cache, and
+ * falls back to the plain compiled files when there is no bundle.
+ *
+ * Why: Node's start-up is the floor of every command, and on top of it
+ * resolving, stat()ing, reading and compiling 15-60 small modules cost more
+ * than the command's own work. One file per command, compiled from a cache,
+ * costs a fraction of that.
+ *
+ * The module system here is the minimum tsc's CommonJS needs: a module is a
+ * function (exports, require, module, __filename, __dirname) registered under
+ * its path below dist/ (its "key"); `require("tsrun:<key>")` instantiates it
+ * once; a key no loaded bundle has makes the loader read the bundle named
+ * after that key (dist/bundle/<key>), then fall back to Node's require of the
+ * file itself. Other specifiers (node:*, npm packages, the .node addon) go to
+ * Node's require.
+ *
+ * Code cache: dist/bundle/<key>.cache. It is (re)written, atomically, when a
+ * command that used the bundle exits 0 and the cache was missing or rejected
+ * (another Node version or V8 flags), so it holds the functions a real run
+ * compiled. Nothing is written where the process cannot write, and a bad
+ * cache only costs speed: V8 checks it and compiles from source.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+type Factory = (exports: unknown, require: (spec: string) => unknown, module: Mod, filename: string, dirname: string) => void;
+interface Mod {
+  exports: unknown;
+}
+
+const DIST = path.join(__dirname, '..', '..');
+const BUNDLES = path.join(DIST, 'bundle');
+const PREFIX = 'tsrun:';
+
+const factories = new Map<string, Factory>();
+const instances = new Map<string, Mod>();
+const triedBundles = new Set<string>();
+const staleCaches: { file: string; script: vm.Script }[] = [];
+
+/** Reads dist/bundle/<key> (and its cache) and registers its modules; false when there is none. */
+function loadBundle(key: string): boolean {
+  if (triedBundles.has(key)) return false;
+  triedBundles.add(key);
+  const file = path.join(BUNDLES, key);
+  let source: string;
+  try {
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(`${file}.cache`);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(source, { filename: file, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSRUN_WRITE_CODE_CACHE === '1') {
+    staleCaches.push({ file: `${file}.cache`, script });
+  }
+  const table = script.runInThisContext() as Record<string, Factory>;
+  for (const k of Object.keys(table)) if (!factories.has(k)) factories.set(k, table[k]);
+  return true;
+}
+
+function keyOfAbsolute(file: string): string | undefined {
+  const rel = path.relative(DIST, file);
+  return rel.startsWith('src' + path.sep) && rel.endsWith('.js') ? rel.split(path.sep).join('/') : undefined;
+}
+
+function requireKey(key: string): unknown {
+  const done = instances.get(key);
+  if (done) return done.exports;
+  let factory = factories.get(key);
+  if (!factory && loadBundle(key)) factory = factories.get(key);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (!factory) return require(path.join(DIST, key));
+  const filename = path.join(DIST, key);
+  const mod: Mod = { exports: {} };
+  instances.set(key, mod);
+  try {
+    factory.call(mod.exports, mod.exports, requireFrom, mod, filename, path.dirname(filename));
+  } catch (e) {
+    instances.delete(key);
+    throw e;
+  }
+  return mod.exports;
+}
+
+function requireFrom(spec: string): unknown {
+  if (spec.startsWith(PREFIX)) return requireKey(spec.slice(PREFIX.length));
+  if (path.isAbsolute(spec)) {
+    const key = keyOfAbsolute(spec);
+    if (key) return requireKey(key);
+  }
+  // node:* built-ins and npm packages resolve from dist/src/cli as from any module under dist/src.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(spec);
+}
+
+/** Writes the caches that were missing or rejected, after a successful run (atomic rename). */
+function writeCaches(code: number): void {
+  if (code !== 0) return;
+  for (const { file, script } of staleCaches) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+      fs.renameSync(tmp, file);
+    } catch {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        /* nothing was written */
+      }
+    }
+  }
+}
+
+/** Runs the CLI: from the bundles when they exist, else from the plain files. */
+export function boot(): void {
+  if (process.env.TSRUN_NO_BUNDLE !== '1' && loadBundle('src/cli/main.js')) {
+    process.on('exit', writeCaches);
+    requireKey('src/cli/main.js');
+    return;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('./main');
+}
