@@ -144,6 +144,11 @@ enum tsrun_op {
    * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the notify fd + state in one
    * sendmsg (SCM_RIGHTS) over the socket of OP_SECCOMP_LISTENER. */
   OP_SECCOMP = 22,
+  /* unshare() one new namespace. fields: type ("cgroup" only). A new cgroup
+   * namespace is made here, not by clone(): its root is the cgroup the helper
+   * is in when it is made, and the parent moves the helper into the
+   * container's cgroups after clone, before it sends the plan (as runc). */
+  OP_UNSHARE = 23,
   /* SCMP_ACT_NOTIFY: connect (AF_UNIX SOCK_STREAM) to the seccomp agent's
    * listenerPath while the host path is visible: put it first in the plan,
    * before any setns or mount op. fields: socket path (< 108 bytes). */

@@ -25,6 +25,7 @@ static const op_fn handlers[] = {
     [OP_CPU_AFFINITY] = op_cpu_affinity,
     [OP_LSM_EXEC_LABEL] = op_lsm_exec_label,
     [OP_SETNS] = op_setns,
+    [OP_UNSHARE] = op_unshare,
     [OP_ROOT_PROPAGATION] = op_root_propagation,
     [OP_BIND_ROOTFS] = op_bind_rootfs,
     [OP_MOUNT] = op_mount,

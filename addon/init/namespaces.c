@@ -1,4 +1,4 @@
-/* OP_SETNS: join an existing namespace by path. */
+/* OP_SETNS: join an existing namespace by path; OP_UNSHARE: make a new one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -32,4 +32,10 @@ void op_setns(const struct op *o) {
   if (fd < 0) die(errno, "setns: open %s namespace %s", name, path);
   if (setns(fd, type) < 0) die(errno, "setns %s namespace %s", name, path);
   close(fd);
+}
+
+void op_unshare(const struct op *o) {
+  const char *name = fstr(o, 0);
+  if (strcmp(name, "cgroup") != 0) die(EINVAL, "unshare: unsupported namespace type '%s'", name);
+  if (unshare(CLONE_NEWCGROUP) < 0) die(errno, "unshare cgroup namespace");
 }

@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include "bpf.h"
+#include "cgroup_warm.h"
 #include "console.h"
 #include "mountfd.h"
 #include "native_error.h"
@@ -184,6 +185,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   seccomp_register(env, exports);
   bpf_register(env, exports);
   mountfd_register(env, exports);
+  cgroup_warm_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));

@@ -122,4 +122,14 @@ export const cgroupCases: Case[] = [
       h.delete(h.id, true);
     },
   },
+  {
+    name: 'cgroups-namespace-root',
+    description: 'a new cgroup namespace is rooted at the container\'s own cgroups: /proc/self/cgroup shows "/" in every hierarchy (runc, config-linux.md "Namespaces")',
+    run(h) {
+      const out = h.probe('cat /proc/self/cgroup', (c) => c.linux.namespaces.push({ type: 'cgroup' }));
+      const lines = out.split('\n').filter((l) => l.includes(':'));
+      check(lines.length > 0, `no /proc/self/cgroup lines: ${JSON.stringify(out)}`);
+      for (const l of lines) check(l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1) === '/', `not rooted at the container's cgroup: ${l}`);
+    },
+  },
 ];

@@ -50,6 +50,8 @@ export interface CommandDef {
   stopAtFirstPositional?: boolean;
   /** Module under src/commands/ (defaults to name). */
   module?: string;
+  /** Moves a new process into cgroups: main.ts starts src/cgroups/warm.ts before loading the module. */
+  warmsCgroups?: boolean;
 }
 
 /** runc's default: /run/runc, or $XDG_RUNTIME_DIR/runc when not root and it is set. */
@@ -108,6 +110,7 @@ export const COMMANDS: readonly CommandDef[] = [
     positionals: [ID],
     minArgs: 1,
     maxArgs: 1,
+    warmsCgroups: true,
   },
   {
     name: 'run',
@@ -120,6 +123,7 @@ export const COMMANDS: readonly CommandDef[] = [
     positionals: [ID],
     minArgs: 1,
     maxArgs: 1,
+    warmsCgroups: true,
   },
   { name: 'start', describe: 'executes the user defined process in a created container', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },
   { name: 'state', describe: 'output the state of a container', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },
@@ -183,6 +187,7 @@ export const COMMANDS: readonly CommandDef[] = [
     positionals: [ID, { name: 'command', describe: 'command and arguments (unless --process)', variadic: true, optional: true }],
     minArgs: 1,
     stopAtFirstPositional: true,
+    warmsCgroups: true,
   },
   { name: 'pause', describe: 'pause suspends all processes inside the container', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },
   { name: 'resume', describe: 'resumes all processes that have been previously paused', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },

@@ -10,7 +10,6 @@ import type { Globals } from '../cli/types';
 import { loadBundleConfig } from '../config/load';
 import { resolveExecutable, resolveInRoot } from '../config/semantic';
 import { getLogger } from '../log/logger';
-import { buildPlan } from '../plan/build';
 import { readHostCgroups } from '../plan/host-cgroups';
 import { encodePlan } from '../plan/wire';
 import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
@@ -26,9 +25,10 @@ import type { PreparedSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
-import { CLONE } from '../plan/build';
+import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
 import { prepareCgroup, type CgroupHandle } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
+import { stopCgroupWarmUp } from '../cgroups/warm';
 
 export interface CreateOptions {
   globals: Globals;
@@ -56,6 +56,14 @@ export interface Created {
 
 export function createContainer(opts: CreateOptions): Created {
   validateId(opts.id);
+  try {
+    return create(opts);
+  } finally {
+    stopCgroupWarmUp();
+  }
+}
+
+function create(opts: CreateOptions): Created {
   const log = getLogger();
   const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle);
   for (const w of warnings) log.warn(w);
@@ -85,6 +93,7 @@ export function createContainer(opts: CreateOptions): Created {
   return withLock(opts.globals.root, opts.id, () => {
     const dir = createContainerDir(opts.globals.root, opts.id);
     let pid = 0;
+    let syncFd = -1;
     let cg: CgroupHandle | undefined;
     let hookState: HookState | undefined;
     try {
@@ -96,6 +105,19 @@ export function createContainer(opts: CreateOptions): Created {
       if ((config.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path)) {
         exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], config.linux?.uidMappings, config.linux?.gidMappings);
       }
+      // As runc: the init is cloned first (it waits for its plan), its cgroups are made
+      // meanwhile, and it joins them before anything of the user's can run.
+      const target = initCloneTarget(config.linux ?? {});
+      const child = spawnInit({
+        initPath: initHelperPath(),
+        cloneFlags: target.cloneFlags,
+        joinPidNs: target.joinPidNs,
+        preserveFds,
+        cloneParent: opts.cloneParent,
+        ...(target.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
+      });
+      pid = child.pid;
+      syncFd = child.syncFd;
       // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
       cg = prepareCgroup({
         id: opts.id,
@@ -131,17 +153,8 @@ export function createContainer(opts: CreateOptions): Created {
           }
         },
       });
-      const child = spawnInit({
-        initPath: initHelperPath(),
-        cloneFlags: plan.cloneFlags,
-        joinPidNs: plan.joinPidNs,
-        preserveFds,
-        cloneParent: opts.cloneParent,
-        ...(plan.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
-      });
-      pid = child.pid;
-      // The init joins its cgroups while it still waits for its plan: before anything of the user's runs.
       cg.addProcess(pid);
+      stopCgroupWarmUp();
       seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations });
       // HOOK(rootless cgroups): an unprivileged caller writes only delegated cgroups (src/cgroups).
       hookState = { ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations ?? {} };
@@ -149,17 +162,18 @@ export function createContainer(opts: CreateOptions): Created {
       moveNetDevices(config, pid);
       applyIntelRdt(config, opts.id, pid, dir);
       try {
-        sendPlan(child.syncFd, encodePlan(plan.steps));
+        sendPlan(syncFd, encodePlan(plan.steps));
         // idmap mounts with a user namespace: idmapped trees made here, attached by the init.
-        const sendError = sendMountFds(plan.steps, child.syncFd, pid);
-        awaitReady(child.syncFd, () => {
+        const sendError = sendMountFds(plan.steps, syncFd, pid);
+        awaitReady(syncFd, () => {
           // runc's order: prestart (deprecated) right before createRuntime, both in the runtime namespace.
           runHooks('prestart', config.hooks, hookState!);
           runHooks('createRuntime', config.hooks, hookState!);
         });
         if (sendError) throw sendError;
       } finally {
-        fs.closeSync(child.syncFd);
+        fs.closeSync(syncFd);
+        syncFd = -1;
       }
       const initStartTime = readStartTime(pid);
       if (initStartTime === null) throw new TsrunError(`container init (pid ${pid}) exited right after it was ready`);
@@ -183,6 +197,7 @@ export function createContainer(opts: CreateOptions): Created {
       log.debug(`created container ${opts.id} with init pid ${pid}`);
       return { pid, dir, record, cloneParent: child.cloneParent };
     } catch (e) {
+      if (syncFd >= 0) fs.closeSync(syncFd);
       if (pid > 0) {
         try {
           process.kill(pid, 'SIGKILL');

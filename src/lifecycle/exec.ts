@@ -27,6 +27,7 @@ import { writePidFile } from './create';
 import { initError, sendPlan } from './sync';
 import { readToEnd } from '../util/read-to-end';
 import { prepareSeccomp } from '../seccomp';
+import { stopCgroupWarmUp } from '../cgroups/warm';
 import { OwnConsole, drain, proxyTty, type TtyProxy } from './tty-proxy';
 
 export interface ExecOptions {
@@ -81,8 +82,7 @@ export function readProcessFile(file: string): Process {
 function joinCgroup(rec: StateRecord, pid: number, sub: string[] | undefined): void {
   const paths = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
   if (!paths || Object.keys(paths).length === 0) {
-    // TODO(cgroups): the cgroup library records StateRecord.cgroup once create uses it;
-    // until then a container has no cgroup of its own and there is nothing to join.
+    // Created with --cgroup-manager disabled: the container has no cgroup of its own.
     if (sub && sub.length > 0) throw new TsrunError('--cgroup: the container has no cgroup');
     return;
   }
@@ -117,13 +117,21 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', '
 
 /** Runs the exec; returns tsrun's exit status. */
 export async function execProcess(opts: ExecOptions): Promise<number> {
-  const log = getLogger();
   const rec = loadState(opts.globals.root, opts.id);
   const status = containerStatus(opts.globals.root, rec);
   if (status === 'stopped') throw new TsrunError('cannot exec in a stopped container');
   if (status === 'paused' && !opts.ignorePaused) throw new TsrunError('cannot exec in a paused container (use --ignore-paused to override)');
   const config = containerConfig(rec);
   const proc = opts.proc;
+  try {
+    return await execIn(opts, rec, config, proc);
+  } finally {
+    stopCgroupWarmUp();
+  }
+}
+
+async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: Process): Promise<number> {
+  const log = getLogger();
 
   if (proc.terminal && opts.detach && !opts.consoleSocket) throw new TsrunError('cannot allocate tty if runc will detach without setting console socket');
   if ((!opts.detach || !proc.terminal) && opts.consoleSocket) throw new TsrunError('cannot use console socket if runc will not detach or allocate tty');
@@ -164,6 +172,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
       joinCgroup(rec, pid, opts.subCgroups);
+      stopCgroupWarmUp();
       sendPlan(child.syncFd, encodePlan(plan.steps));
       awaitExec(child.syncFd);
     } finally {

@@ -89,6 +89,26 @@ export interface InitPlan {
 }
 
 
+/**
+ * How the init is cloned: new namespaces are clone flags, but for a new time
+ * namespace (the helper unshares it, see buildPlan) and a new cgroup
+ * namespace (rooted where the helper is when it is made: OP_UNSHARE, after
+ * the parent moved it into its cgroups); a pid namespace
+ * given by path is joined in the addon around clone. Known before the plan,
+ * so create can clone the init while its cgroups are made.
+ */
+export function initCloneTarget(linux: NonNullable<Spec['linux']>): { cloneFlags: number; joinPidNs?: string; newTimeNs: boolean; newCgroupNs: boolean } {
+  let cloneFlags = 0;
+  let joinPidNs: string | undefined;
+  for (const ns of linux.namespaces ?? []) {
+    if (!ns.path) cloneFlags |= NS_CLONE_FLAG[ns.type];
+    else if (ns.type === 'pid') joinPidNs = ns.path;
+  }
+  const newTimeNs = (cloneFlags & CLONE.NEWTIME) !== 0;
+  const newCgroupNs = (cloneFlags & CLONE.NEWCGROUP) !== 0;
+  return { cloneFlags: cloneFlags & ~(CLONE.NEWTIME | CLONE.NEWCGROUP), joinPidNs, newTimeNs, newCgroupNs };
+}
+
 export function buildPlan(input: PlanInput): InitPlan {
   const { config } = input;
   const linux = config.linux ?? {};
@@ -97,25 +117,19 @@ export function buildPlan(input: PlanInput): InitPlan {
   const steps: PlanStep[] = [];
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
 
-  // Namespaces: new ones are clone flags; a pid join happens in the addon around clone.
-  let cloneFlags = 0;
-  let joinPidNs: string | undefined;
+  const { cloneFlags, joinPidNs, newTimeNs, newCgroupNs } = initCloneTarget(linux);
   const joins = new Map<Namespace['type'], string>();
-  for (const ns of linux.namespaces ?? []) {
-    if (!ns.path) cloneFlags |= NS_CLONE_FLAG[ns.type];
-    else if (ns.type === 'pid') joinPidNs = ns.path;
-    else joins.set(ns.type, ns.path);
-  }
+  for (const ns of linux.namespaces ?? []) if (ns.path && ns.type !== 'pid') joins.set(ns.type, ns.path);
   // The seccomp agent's socket is connected while its host path is visible.
   if (input.seccomp?.listener) steps.push(input.seccomp.listener);
   for (const [type, name] of SETNS_ORDER) {
     const p = joins.get(type);
     if (p) steps.push(step(Op.Setns, p, name));
   }
+  if (newCgroupNs) steps.push(step(Op.Unshare, 'cgroup'));
   // A new time namespace is unshared by the helper, which writes the offsets
   // before its execve enters it (a cloned child would already be inside).
-  if (cloneFlags & CLONE.NEWTIME) {
-    cloneFlags &= ~CLONE.NEWTIME;
+  if (newTimeNs) {
     steps.push(timensStep(linux));
   } else if (Object.keys(linux.timeOffsets ?? {}).length > 0) {
     throw new TsrunError('linux.timeOffsets: offsets need a new time namespace (a joined one keeps its own)');

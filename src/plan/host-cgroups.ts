@@ -43,11 +43,15 @@ export function parseProcCgroup(text: string): Map<string, string> {
   return m;
 }
 
+let hostCgroups: { mounts: CgroupMount[]; self: Map<string, string> } | undefined;
+
+/** Read once per process: tsrun's own mounts and cgroups do not change while one command runs. */
 export function readHostCgroups(): { mounts: CgroupMount[]; self: Map<string, string> } {
-  return {
+  hostCgroups ??= {
     mounts: parseMountinfoCgroups(fs.readFileSync('/proc/self/mountinfo', 'utf8')),
     self: parseProcCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8')),
   };
+  return hostCgroups;
 }
 
 function unescape(s: string): string {

@@ -45,6 +45,7 @@ export const enum Op {
   Ready = 20,
   Exec = 21,
   Seccomp = 22,
+  Unshare = 23,
   /** 30-39: seccomp (src/seccomp/plan.ts). */
   SeccompListener = 30,
   /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */

@@ -131,6 +131,16 @@ test('namespace paths: pid joined around clone, others by setns, user first', ()
   assert.equal(joins, [['/proc/1/ns/user', 'user'], ['/var/run/netns/x', 'net']]);
 });
 
+test('a new cgroup namespace is unshared by the init after it joined its cgroups, not cloned', () => {
+  const plan = buildPlan(input((c) => c.linux!.namespaces!.push({ type: 'cgroup' })));
+  assert.is(plan.cloneFlags & CLONE.NEWCGROUP, 0);
+  const o = ops(plan.steps);
+  assert.ok(o.includes(Op.Unshare));
+  assert.equal(fields(plan.steps[o.indexOf(Op.Unshare)]), ['cgroup']);
+  assert.ok(o.indexOf(Op.Unshare) < o.indexOf(Op.RootPropagation), 'before any mount (a cgroup mount shows the namespace root)');
+  assert.not.ok(ops(buildPlan(input()).steps).includes(Op.Unshare));
+});
+
 test('a private mount namespace is required', () => {
   assert.throws(() => buildPlan(input((c) => (c.linux!.namespaces = [{ type: 'pid' }]))), /mount namespace/);
 });

@@ -1,0 +1,53 @@
+/**
+ * Keeps the kernel's cgroup migration lock warm while create or exec prepares
+ * a process, so that moving it into its cgroups does not wait for an RCU
+ * grace period (8-16 ms here, the biggest single cost of a create; why and
+ * how: addon/spawn/cgroup_warm.cc). The helper thread rewrites tsrun's own
+ * pid into tsrun's own cgroup: a move to where it already is.
+ */
+import * as path from 'node:path';
+import { addonWith } from '../native/addon';
+import { readHostCgroups, type CgroupMount } from '../plan/host-cgroups';
+
+interface WarmAddon {
+  cgroupWarmStart(procsFile: string, pid: number): boolean;
+  cgroupWarmStop(): void;
+}
+
+/** cgroup.procs of the cgroup this process is in, in the first hierarchy it can be found in. */
+export function ownProcsFile(mounts: readonly CgroupMount[], self: ReadonlyMap<string, string>): string | undefined {
+  for (const m of mounts) {
+    const p = self.get(m.fsType === 'cgroup2' ? '' : m.controllers[0] ?? '');
+    if (p === undefined) continue;
+    if (m.root !== '/' && p !== m.root && !p.startsWith(`${m.root}/`)) continue;
+    return path.join(m.mountPoint, m.root === '/' ? p : p.slice(m.root.length), 'cgroup.procs');
+  }
+  return undefined;
+}
+
+let stop: (() => void) | undefined;
+
+/**
+ * Starts warming (main.ts does, for the commands that move a new process into
+ * cgroups, before their module is even loaded: the first write's grace period
+ * then overlaps loading and validation). Nothing happens a second time.
+ */
+export function startCgroupWarmUp(): void {
+  if (stop) return;
+  stop = () => undefined;
+  let a: WarmAddon;
+  let file: string | undefined;
+  try {
+    a = addonWith<WarmAddon>('cgroup warm-up', ['cgroupWarmStart', 'cgroupWarmStop']);
+    const host = readHostCgroups();
+    file = ownProcsFile(host.mounts, host.self);
+  } catch {
+    return; // only speed is lost; create reports a missing addon itself
+  }
+  if (file && a.cgroupWarmStart(file, process.pid)) stop = () => a.cgroupWarmStop();
+}
+
+/** Stops warming once the new process is in its cgroups (or on failure); always safe to call. */
+export function stopCgroupWarmUp(): void {
+  stop?.();
+}

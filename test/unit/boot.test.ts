@@ -1,0 +1,86 @@
+/**
+ * The per-command bundles (scripts/bundle.mjs) and their loader
+ * (src/cli/boot.ts): every command has a bundle, bundles hold no relative
+ * require left unresolved, and bin/tsrun behaves the same with and without
+ * them, with a missing, a corrupt and a good code cache.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const REPO = path.resolve(__dirname, '../../..');
+const BIN = path.join(REPO, 'bin/tsrun');
+const BUNDLES = path.join(REPO, 'dist/bundle');
+
+function tsrun(args: string[], env: Record<string, string> = {}) {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  const r = spawnSync(BIN, args, { encoding: 'utf8', env: e });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/time="[^"]*"/g, 'time=T') };
+}
+
+test('every command module has a bundle, and the CLI core has one', () => {
+  assert.ok(fs.existsSync(path.join(BUNDLES, 'src/cli/main.js')));
+  for (const f of fs.readdirSync(path.join(REPO, 'dist/src/commands')).filter((n) => n.endsWith('.js'))) {
+    assert.ok(fs.existsSync(path.join(BUNDLES, 'src/commands', f)), `no bundle for ${f}`);
+  }
+});
+
+test('bundles: one table of module functions, every relative require resolved to a key that exists', () => {
+  for (const f of ['src/cli/main.js', 'src/commands/create.js', 'src/commands/delete.js']) {
+    const text = fs.readFileSync(path.join(BUNDLES, f), 'utf8');
+    assert.not.match(text, /\brequire\((['"])\.\.?\//, `${f} has an unresolved relative require`);
+    for (const m of text.matchAll(/require\("tsrun:([^"]+)"\)/g)) {
+      assert.ok(fs.existsSync(path.join(REPO, 'dist', m[1])), `${f}: ${m[1]} does not exist`);
+    }
+  }
+});
+
+test('the same output with and without bundles', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-boot-'));
+  try {
+    const cases = [
+      ['--version'],
+      ['--root', root, 'state', 'nope'],
+      ['--root', root, 'kill', 'nope', 'KILL'],
+      ['--root', root, 'delete', '--force', 'nope'],
+      ['--root', root, 'list', '--format', 'json'],
+      ['--root', root, 'start', '../bad'],
+      ['features'],
+      ['kill'],
+    ];
+    for (const args of cases) {
+      const bundled = tsrun(args);
+      const plain = tsrun(args, { TSRUN_NO_BUNDLE: '1' });
+      assert.equal(bundled, plain, args.join(' '));
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('code cache: written after a successful run, a corrupt one is only ignored (and replaced)', () => {
+  const cache = path.join(BUNDLES, 'src/commands/features.js.cache');
+  const before = fs.existsSync(cache) ? fs.readFileSync(cache) : undefined;
+  try {
+    fs.rmSync(cache, { force: true });
+    const first = tsrun(['features']);
+    assert.is(first.code, 0);
+    assert.ok(fs.existsSync(cache), 'no cache written');
+    fs.writeFileSync(cache, Buffer.from('not a V8 code cache'));
+    const second = tsrun(['features']);
+    assert.is(second.code, 0);
+    assert.is(second.stdout, first.stdout);
+    assert.ok(fs.statSync(cache).size > 100, 'the corrupt cache was not replaced');
+    // A failing run writes nothing.
+    fs.rmSync(cache, { force: true });
+    assert.is(tsrun(['features', 'extra']).code, 1);
+    assert.not.ok(fs.existsSync(cache));
+  } finally {
+    if (before) fs.writeFileSync(cache, before);
+  }
+});
+
+test.run();
