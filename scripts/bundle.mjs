@@ -17,6 +17,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toAscii } from './ascii.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -71,7 +72,7 @@ function emit(entry, keys) {
   });
   const file = join(out, entry);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `({\n${parts.join(',\n')}\n})\n`);
+  writeFileSync(file, toAscii(`({\n${parts.join(',\n')}\n})\n`));
   return file;
 }
 

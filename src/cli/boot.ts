@@ -47,7 +47,7 @@ function loadBundle(key: string): boolean {
   const file = path.join(BUNDLES, key);
   let source: string;
   try {
-    source = fs.readFileSync(file, 'utf8');
+    source = fs.readFileSync(file, 'latin1'); // pure ASCII (scripts/ascii.mjs): the fast one-byte read
   } catch {
     return false;
   }

@@ -1,16 +1,18 @@
 /**
  * A container's cgroup seen from its state record. Small on purpose: `kill`
- * imports it, and src/cgroups is only loaded for containers that have one.
+ * and `delete` import it, and only the directory-level part of src/cgroups
+ * (dirs.ts: signal, freeze, remove) is loaded, for containers that have one.
  */
-import type { OpenCgroup } from '../cgroups';
+import type { CgroupDirs } from '../cgroups/dirs';
 import type { StateRecord } from '../state/store';
 
-/** The container's cgroup, loading src/cgroups only for containers that have one. */
-export function containerCgroup(rec: StateRecord): OpenCgroup | undefined {
-  if (!rec.cgroup) return undefined;
-  const { openCgroup } = require('../cgroups') as typeof import('../cgroups');
-  const { cgroupOf } = require('../cgroups/container') as typeof import('../cgroups/container');
-  return openCgroup(cgroupOf(rec));
+/** The container's cgroup directories, or undefined when it has none. */
+export function containerCgroup(rec: StateRecord): CgroupDirs | undefined {
+  const c = rec.cgroup as { version?: unknown; mode?: unknown } | undefined;
+  if (!c || typeof c !== 'object' || c.version !== 1 || c.mode === 'disabled') return undefined;
+  const { CgroupDirs: Dirs } = require('../cgroups/dirs') as typeof import('../cgroups/dirs');
+  const record = rec.cgroup as ConstructorParameters<typeof Dirs>[0];
+  return new Dirs(record, record.fake === true);
 }
 
 /**

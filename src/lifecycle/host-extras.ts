@@ -200,9 +200,11 @@ export function applyIntelRdt(config: Spec, id: string, pid: number, stateDir: s
 
 /** Releases what create recorded in the state dir (delete and rollback). Best effort. */
 export function releaseHostExtras(stateDir: string): void {
+  const file = path.join(stateDir, HOST_EXTRAS);
+  if (!fs.existsSync(file)) return; // the usual case, without an ENOENT thrown
   let rec: HostExtrasRecord;
   try {
-    rec = JSON.parse(fs.readFileSync(path.join(stateDir, HOST_EXTRAS), 'utf8')) as HostExtrasRecord;
+    rec = JSON.parse(fs.readFileSync(file, 'utf8')) as HostExtrasRecord;
   } catch {
     return;
   }

@@ -17,9 +17,13 @@ export interface ProcStat {
  */
 export function readProcStat(pid: number): ProcStat | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
+  const file = `/proc/${pid}/stat`;
+  // The usual answer for a stopped container: checked without throwing (a first
+  // ENOENT costs a command ~0.4 ms of Node's error machinery).
+  if (!fs.existsSync(file)) return null;
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = fs.readFileSync(file, 'latin1');
   } catch {
     return null;
   }

@@ -112,7 +112,21 @@ export function containerDirExists(root: string, id: string): boolean {
 export function removeContainerDir(root: string, id: string): void {
   const dir = containerDir(root, id);
   try {
-    fs.rmSync(dir, { recursive: true, force: true });
+    // The state dir is flat (state.json, fifos, sockets): unlink + rmdir, and
+    // fs.rmSync's recursive walker only for anything else.
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const n of names) {
+      const f = path.join(dir, n);
+      if (fs.lstatSync(f).isDirectory()) fs.rmSync(f, { recursive: true, force: true });
+      else fs.unlinkSync(f);
+    }
+    fs.rmdirSync(dir);
   } catch (e) {
     throw describeSystemError(`remove ${dir}`, e);
   }

@@ -38,6 +38,19 @@ test('bundles: one table of module functions, every relative require resolved to
   }
 });
 
+test('generated code is pure ASCII (the loaders read it as latin1)', () => {
+  const files = [path.join(REPO, 'dist/src/config/validators.generated.js')];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.js')) files.push(path.join(d, e.name));
+    }
+  };
+  walk(BUNDLES);
+  assert.ok(files.length > 10);
+  for (const f of files) assert.not.match(fs.readFileSync(f, 'latin1'), /[^\x00-\x7f]/, `${f} is not ASCII`);
+});
+
 test('the same output with and without bundles', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-boot-'));
   try {
