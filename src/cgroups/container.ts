@@ -5,7 +5,7 @@ import type { LinuxResources } from '../config/types';
 import { containerDir } from '../state/paths';
 import { loadState, writeState, type StateRecord } from '../state/store';
 import { openCgroup, type OpenCgroup } from './manager';
-import type { CgroupRecord } from './types';
+import { cgroupOf } from './dirs';
 
 export interface ContainerCgroup {
   rec: StateRecord;
@@ -13,11 +13,7 @@ export interface ContainerCgroup {
   cg: OpenCgroup;
 }
 
-/** The record's cgroup (StateRecord.cgroup), or an error when the container has none. */
-export function cgroupOf(rec: StateRecord): CgroupRecord | undefined {
-  const c = rec.cgroup as CgroupRecord | undefined;
-  return c && typeof c === 'object' && c.version === 1 ? c : undefined;
-}
+export { cgroupOf } from './dirs';
 
 export function loadContainerCgroup(root: string, id: string): ContainerCgroup {
   const rec = loadState(root, id);

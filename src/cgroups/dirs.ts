@@ -11,6 +11,13 @@ import { sleepSync } from '../state/proc';
 import * as freezer from './freezer';
 import { cgReadOpt, cgWrite } from './fsutil';
 import type { CgroupRecord } from './types';
+import type { StateRecord } from '../state/store';
+
+/** The record's cgroup (StateRecord.cgroup), or undefined when the container has none. */
+export function cgroupOf(rec: StateRecord): CgroupRecord | undefined {
+  const c = rec.cgroup as CgroupRecord | undefined;
+  return c && typeof c === 'object' && c.version === 1 ? c : undefined;
+}
 
 /** [hierarchy key, directory] once per directory (v1 hierarchies mounted together share one). */
 export function uniqueDirs(paths: Record<string, string>): [string, string][] {

@@ -8,11 +8,10 @@ import type { StateRecord } from '../state/store';
 
 /** The container's cgroup directories, or undefined when it has none. */
 export function containerCgroup(rec: StateRecord): CgroupDirs | undefined {
-  const c = rec.cgroup as { version?: unknown; mode?: unknown } | undefined;
-  if (!c || typeof c !== 'object' || c.version !== 1 || c.mode === 'disabled') return undefined;
-  const { CgroupDirs: Dirs } = require('../cgroups/dirs') as typeof import('../cgroups/dirs');
-  const record = rec.cgroup as ConstructorParameters<typeof Dirs>[0];
-  return new Dirs(record, record.fake === true);
+  if (!rec.cgroup) return undefined;
+  const { CgroupDirs, cgroupOf } = require('../cgroups/dirs') as typeof import('../cgroups/dirs');
+  const record = cgroupOf(rec);
+  return record && record.mode !== 'disabled' ? new CgroupDirs(record, record.fake === true) : undefined;
 }
 
 /**
