@@ -149,6 +149,13 @@ enum tsrun_op {
    * is in when it is made, and the parent moves the helper into the
    * container's cgroups after clone, before it sends the plan (as runc). */
   OP_UNSHARE = 23,
+  /* Join one cgroup v1 hierarchy: write "0" (this very thread) to its
+   * "tasks" file. fields: path of the tasks file. First in the plan, before
+   * any setns or unshare. A single thread moving itself skips the kernel's
+   * cgroup_threadgroup_rwsem, whose write lock waits a whole RCU grace period
+   * (8-16 ms here); the unified hierarchy is entered by clone3
+   * CLONE_INTO_CGROUP in the addon for the same reason. */
+  OP_JOIN_CGROUP = 24,
   /* SCMP_ACT_NOTIFY: connect (AF_UNIX SOCK_STREAM) to the seccomp agent's
    * listenerPath while the host path is visible: put it first in the plan,
    * before any setns or mount op. fields: socket path (< 108 bytes). */

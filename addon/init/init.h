@@ -76,6 +76,7 @@ void fd_path(int fd, char *buf, size_t len);             /* "/proc/self/fd/N" */
 /* Op handlers (one per concern file). */
 void op_setns(const struct op *o);
 void op_unshare(const struct op *o);
+void op_join_cgroup(const struct op *o);
 void op_root_propagation(const struct op *o);
 void op_bind_rootfs(const struct op *o);
 void op_mount(const struct op *o);

@@ -26,6 +26,7 @@ static const op_fn handlers[] = {
     [OP_LSM_EXEC_LABEL] = op_lsm_exec_label,
     [OP_SETNS] = op_setns,
     [OP_UNSHARE] = op_unshare,
+    [OP_JOIN_CGROUP] = op_join_cgroup,
     [OP_ROOT_PROPAGATION] = op_root_propagation,
     [OP_BIND_ROOTFS] = op_bind_rootfs,
     [OP_MOUNT] = op_mount,

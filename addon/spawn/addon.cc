@@ -55,6 +55,7 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   if (!o.Get("cloneParent").IsBoolean()) return type_error(env, "spawnInit: cloneParent must be a boolean");
   req.clone_parent = o.Get("cloneParent").As<Napi::Boolean>().Value();
   if (!optional_string(o, "joinPidNs", &req.join_pid_ns)) return type_error(env, "spawnInit: joinPidNs must be a string");
+  if (!optional_string(o, "intoCgroup", &req.cgroup_dir)) return type_error(env, "spawnInit: intoCgroup must be a string");
   if (!optional_string(o, "joinTimeNs", &req.join_time_ns)) return type_error(env, "spawnInit: joinTimeNs must be a string");
   if (!optional_string(o, "uidMap", &req.uid_map)) return type_error(env, "spawnInit: uidMap must be a string");
   if (!optional_string(o, "uidMapHelper", &req.uid_map_helper)) return type_error(env, "spawnInit: uidMapHelper must be a string");
@@ -74,6 +75,7 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   out.Set("pid", Napi::Number::New(env, res.pid));
   out.Set("syncFd", Napi::Number::New(env, res.sync_fd));
   out.Set("cloneParent", Napi::Boolean::New(env, res.clone_parent));
+  out.Set("inCgroup", Napi::Boolean::New(env, res.in_cgroup));
   return out;
 }
 

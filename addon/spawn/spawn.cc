@@ -35,6 +35,10 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#define TSRUN_CLONE_INTO_CGROUP 0x200000000ULL
 
 namespace {
 
@@ -290,6 +294,24 @@ pid_t raw_clone(unsigned long flags) {
   return static_cast<pid_t>(syscall(SYS_clone, flags, 0, 0, 0, 0));
 }
 
+// The kernel's struct clone_args (v2, with the cgroup field: Linux 5.7).
+struct clone3_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+// clone(flags) or, with a cgroup2 directory fd, clone3 CLONE_INTO_CGROUP:
+// the child is born in that cgroup, so nobody writes its pid to
+// cgroup.procs (which waits an RCU grace period for the threadgroup lock).
+// Both are fork-like (no new stack).
+pid_t clone_child(unsigned long flags, int cgroup_fd) {
+  if (cgroup_fd < 0) return raw_clone(flags);
+  clone3_args ca{};
+  ca.flags = (flags & ~0xffUL) | TSRUN_CLONE_INTO_CGROUP;
+  ca.exit_signal = flags & 0xff;
+  ca.cgroup = static_cast<uint64_t>(cgroup_fd);
+  return static_cast<pid_t>(syscall(SYS_clone3, &ca, sizeof ca));
+}
+
 }  // namespace
 
 int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
@@ -317,6 +339,12 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   bool userns = (req.clone_flags & CLONE_NEWUSER) != 0;
   child_args args = {memfd.get(), child_end.get(), target, req.preserve_fds, userns, argv, envp};
 
+  Fd cgroup_dir;
+  if (!req.cgroup_dir.empty()) {
+    cgroup_dir.reset(open(req.cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (cgroup_dir.get() < 0) return native_fail(err, errno, "open", "cgroup %s", req.cgroup_dir.c_str());
+  }
+
   NsJoin pidns, timens;
   if (!req.join_pid_ns.empty() && pidns.join(req.join_pid_ns, "pid_for_children", CLONE_NEWPID, err) < 0) return -1;
   // The kernel refuses setns(time) in a multi-threaded process (EUSERS), so
@@ -328,15 +356,28 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   uint64_t all = ~0ULL, old = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all) < 0)
     return native_fail(err, errno, "rt_sigprocmask", "block all");
-  bool used_parent = req.clone_parent;
-  pid_t pid = raw_clone(req.clone_flags | SIGCHLD | (used_parent ? CLONE_PARENT : 0));
-  if (pid < 0 && errno == EINVAL && used_parent) {
+  bool used_parent = req.clone_parent, into = cgroup_dir.get() >= 0;
+  pid_t pid;
+  int clone_errno = 0;
+  for (;;) {
+    pid = clone_child(req.clone_flags | SIGCHLD | (used_parent ? CLONE_PARENT : 0), into ? cgroup_dir.get() : -1);
+    if (pid >= 0) break;  // the child breaks out too, with pid 0
+    clone_errno = errno;
     // Node is the init of a pid namespace: CLONE_PARENT is not allowed there.
-    used_parent = false;
-    pid = raw_clone(req.clone_flags | SIGCHLD);
+    if (clone_errno == EINVAL && used_parent) {
+      used_parent = false;
+      continue;
+    }
+    // No clone3/CLONE_INTO_CGROUP, or the cgroup refuses a process: plain
+    // clone, and the caller writes cgroup.procs (which reports the cause).
+    if (into) {
+      into = false;
+      used_parent = req.clone_parent;
+      continue;
+    }
+    break;
   }
   if (pid == 0) child_main(&args);
-  int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   if (pid < 0) return native_fail(err, clone_errno, "clone", "flags 0x%lx", req.clone_flags);
   if (userns && setup_userns(req, pid, parent_end.get(), err) < 0) {
@@ -349,6 +390,7 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   out->pid = pid;
   out->sync_fd = parent_end.release();
   out->clone_parent = used_parent;
+  out->in_cgroup = into;
   return 0;
 }
 

@@ -14,6 +14,10 @@ struct spawn_request {
   std::string join_time_ns;  // "" = none
   int preserve_fds;          // fds 3 .. 3+n-1 are passed through
   bool clone_parent;         // ask for CLONE_PARENT (falls back if EINVAL)
+  // A cgroup2 directory to clone the child straight into (clone3
+  // CLONE_INTO_CGROUP), "" = none. Falls back to plain clone when the kernel
+  // or the cgroup refuses; spawn_result.in_cgroup says which happened.
+  std::string cgroup_dir;
   // With CLONE_NEWUSER: /proc/<pid>/{uid,gid}_map contents ("" = none) and
   // whether to write "deny" to /proc/<pid>/setgroups first.
   std::string uid_map;
@@ -30,6 +34,7 @@ struct spawn_result {
   pid_t pid;
   int sync_fd;               // parent end of the socketpair (blocking, CLOEXEC)
   bool clone_parent;         // whether CLONE_PARENT was actually used
+  bool in_cgroup;            // whether the child was born in cgroup_dir
 };
 
 int spawn_init(const spawn_request &req, spawn_result *out, native_error *err);

@@ -2,7 +2,8 @@
  * tsrun's cgroup library (v1, v2 and hybrid hosts; cgroupfs driver).
  *
  *   create:  const cg = prepareCgroup({ id, cgroupsPath, resources, devices, systemd, manager, rootless });
- *            rec.cgroup = cg.record; ...clone init...; cg.addProcess(initPid); (on any failure: cg.destroy())
+ *            rec.cgroup = cg.record; clone the init into cg.selfJoin().unifiedDir, the init writes "0" to
+ *            cg.selfJoin().tasksFiles (or, in a new user namespace: cg.addProcess(initPid)); on any failure: cg.destroy()
  *   delete:  openCgroup(rec.cgroup).destroy()      (after the processes are dead: killAll(9) first)
  *   kill:    openCgroup(rec.cgroup).killAll(sig)   (no own pid namespace / --all)
  *   state:   openCgroup(rec.cgroup).isFrozen() → status "paused"

@@ -50,7 +50,10 @@ export interface CommandDef {
   stopAtFirstPositional?: boolean;
   /** Module under src/commands/ (defaults to name). */
   module?: string;
-  /** Moves a new process into cgroups: main.ts starts src/cgroups/warm.ts before loading the module. */
+  /**
+   * Writes a new process's pid into cgroups (exec): main.ts starts src/cgroups/warm.ts before loading the
+   * module. create/run do not: their init joins its cgroups itself (see lifecycle/create.ts).
+   */
   warmsCgroups?: boolean;
 }
 
@@ -110,7 +113,6 @@ export const COMMANDS: readonly CommandDef[] = [
     positionals: [ID],
     minArgs: 1,
     maxArgs: 1,
-    warmsCgroups: true,
   },
   {
     name: 'run',
@@ -123,7 +125,6 @@ export const COMMANDS: readonly CommandDef[] = [
     positionals: [ID],
     minArgs: 1,
     maxArgs: 1,
-    warmsCgroups: true,
   },
   { name: 'start', describe: 'executes the user defined process in a created container', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },
   { name: 'state', describe: 'output the state of a container', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },

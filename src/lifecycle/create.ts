@@ -11,7 +11,6 @@ import { loadBundleConfig } from '../config/load';
 import { resolveExecutable, resolveInRoot } from '../config/semantic';
 import { getLogger } from '../log/logger';
 import { readHostCgroups } from '../plan/host-cgroups';
-import { encodePlan } from '../plan/wire';
 import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
 import { EXEC_FIFO, validateId } from '../state/paths';
@@ -28,7 +27,7 @@ import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
 import { prepareCgroup, type CgroupHandle } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
-import { stopCgroupWarmUp } from '../cgroups/warm';
+import { startCgroupWarmUp, stopCgroupWarmUp } from '../cgroups/warm';
 
 export interface CreateOptions {
   globals: Globals;
@@ -105,30 +104,43 @@ function create(opts: CreateOptions): Created {
       if ((config.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path)) {
         exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], config.linux?.uidMappings, config.linux?.gidMappings);
       }
-      // As runc: the init is cloned first (it waits for its plan), its cgroups are made
-      // meanwhile, and it joins them before anything of the user's can run.
       const target = initCloneTarget(config.linux ?? {});
+      const makeCgroup = (): CgroupHandle => {
+        const made = prepareCgroup({
+          id: opts.id,
+          cgroupsPath: config.linux?.cgroupsPath,
+          resources: config.linux?.resources,
+          devices: config.linux?.devices,
+          systemd: opts.globals.systemdCgroup,
+          manager: opts.globals.cgroupManager,
+          rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
+        });
+        for (const w of made.warnings) log.warn(w);
+        return made;
+      };
+      // Writing a pid to cgroup.procs takes the kernel's threadgroup lock, whose write side waits an
+      // RCU grace period (8-16 ms here). So the init joins its cgroups itself, before anything else:
+      // born in the cgroup2 one (clone3 CLONE_INTO_CGROUP) and writing "0" to the v1 "tasks" files
+      // (a single thread moving itself skips that lock). In a new user namespace it cannot write the
+      // host's cgroup files: then, as runc, the init is cloned first, its cgroups are made meanwhile,
+      // and tsrun adds its pid, with the lock kept warm (src/cgroups/warm.ts).
+      const selfJoin = (target.cloneFlags & CLONE.NEWUSER) === 0;
+      if (selfJoin) cg = makeCgroup();
+      else if (opts.globals.cgroupManager !== 'disabled') startCgroupWarmUp();
+      const join = cg?.selfJoin();
       const child = spawnInit({
         initPath: initHelperPath(),
         cloneFlags: target.cloneFlags,
         joinPidNs: target.joinPidNs,
         preserveFds,
         cloneParent: opts.cloneParent,
+        ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
         ...(target.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
       });
       pid = child.pid;
       syncFd = child.syncFd;
       // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
-      cg = prepareCgroup({
-        id: opts.id,
-        cgroupsPath: config.linux?.cgroupsPath,
-        resources: config.linux?.resources,
-        devices: config.linux?.devices,
-        systemd: opts.globals.systemdCgroup,
-        manager: opts.globals.cgroupManager,
-        rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
-      });
-      for (const w of cg.warnings) log.warn(w);
+      cg ??= makeCgroup();
       const plan = buildPlan({
         config,
         rootfs,
@@ -145,6 +157,7 @@ function create(opts: CreateOptions): Created {
             ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 }
             : undefined,
         cgroups: containerCgroupView(readHostCgroups(), cg.record),
+        joinCgroups: join?.tasksFiles,
         isDirectory: (p) => {
           try {
             return fs.statSync(p).isDirectory();
@@ -153,7 +166,8 @@ function create(opts: CreateOptions): Created {
           }
         },
       });
-      cg.addProcess(pid);
+      if (!join) cg.addProcess(pid);
+      else if (join.unifiedDir && !child.inCgroup) cg.addProcess(pid, true); // kernel without CLONE_INTO_CGROUP
       stopCgroupWarmUp();
       seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations });
       // HOOK(rootless cgroups): an unprivileged caller writes only delegated cgroups (src/cgroups).
@@ -162,7 +176,7 @@ function create(opts: CreateOptions): Created {
       moveNetDevices(config, pid);
       applyIntelRdt(config, opts.id, pid, dir);
       try {
-        sendPlan(syncFd, encodePlan(plan.steps));
+        sendPlan(syncFd, plan.steps);
         // idmap mounts with a user namespace: idmapped trees made here, attached by the init.
         const sendError = sendMountFds(plan.steps, syncFd, pid);
         awaitReady(syncFd, () => {

@@ -19,7 +19,6 @@ import { formatValidationError, validateConfig } from '../config/validators';
 import { getLogger } from '../log/logger';
 import { buildExecPlan } from '../plan/exec-plan';
 import { Msg } from '../plan/ops';
-import { encodePlan } from '../plan/wire';
 import { initHelperPath, spawnInit, waitPid } from '../native/addon';
 import { containerStatus } from '../state/status';
 import { loadState, type StateRecord } from '../state/store';
@@ -173,7 +172,7 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
     try {
       joinCgroup(rec, pid, opts.subCgroups);
       stopCgroupWarmUp();
-      sendPlan(child.syncFd, encodePlan(plan.steps));
+      sendPlan(child.syncFd, plan.steps);
       awaitExec(child.syncFd);
     } finally {
       fs.closeSync(child.syncFd);

@@ -5,11 +5,11 @@
  */
 import * as fs from 'node:fs';
 import { TsrunError } from '../errors';
-import { Msg } from '../plan/ops';
-import { frame } from '../plan/wire';
+import { Msg, type PlanStep } from '../plan/ops';
+import { frame, framePlan } from '../plan/wire';
 
-export function sendPlan(fd: number, plan: Buffer): void {
-  const buf = frame(Msg.Plan, plan);
+export function sendPlan(fd: number, steps: readonly PlanStep[]): void {
+  const buf = framePlan(steps);
   let off = 0;
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
 }

@@ -25,6 +25,12 @@ export interface SpawnInitRequest {
   /** Make the caller of Node the init's parent (falls back if Node is a pid-ns init). */
   cloneParent: boolean;
   /**
+   * A cgroup2 directory the init is born in (clone3 CLONE_INTO_CGROUP). When
+   * the kernel or the cgroup refuses, the init is cloned as usual and
+   * `inCgroup` is false: the caller then writes its pid to cgroup.procs.
+   */
+  intoCgroup?: string;
+  /**
    * With CLONE_NEWUSER: contents for /proc/<pid>/uid_map and gid_map
    * ("containerID hostID size" lines). The addon writes them before the child
    * execs the helper, and the child then becomes uid/gid 0 of the namespace;
@@ -50,6 +56,8 @@ export interface SpawnInitResult {
   syncFd: number;
   /** Whether CLONE_PARENT was used; false means the init is Node's child. */
   cloneParent: boolean;
+  /** Whether the init was born in `intoCgroup`. */
+  inCgroup: boolean;
 }
 
 export interface WaitResult {

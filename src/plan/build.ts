@@ -80,6 +80,8 @@ export interface PlanInput {
   id?: string;
   /** Host path of the status fifo (when startContainer/poststart hooks need `start` to wait). */
   statusFifoPath?: string;
+  /** cgroup v1 "tasks" files the init writes "0" to, first of all (CgroupHandle.selfJoin). */
+  joinCgroups?: readonly string[];
 }
 
 export interface InitPlan {
@@ -115,6 +117,8 @@ export function buildPlan(input: PlanInput): InitPlan {
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json has no "process" to run');
   const steps: PlanStep[] = [];
+  // Before anything else, and before a setns could hide the host's cgroup mounts.
+  for (const tasks of input.joinCgroups ?? []) steps.push(step(Op.JoinCgroup, tasks));
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
 
   const { cloneFlags, joinPidNs, newTimeNs, newCgroupNs } = initCloneTarget(linux);

@@ -46,6 +46,8 @@ export const enum Op {
   Exec = 21,
   Seccomp = 22,
   Unshare = 23,
+  /** Write "0" to a cgroup v1 "tasks" file: the init joins that hierarchy itself (first in the plan). */
+  JoinCgroup = 24,
   /** 30-39: seccomp (src/seccomp/plan.ts). */
   SeccompListener = 30,
   /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */

@@ -2,15 +2,37 @@ import { Msg, PlanStep } from './ops';
 
 /** Encodes plan steps in the framing of addon/common/plan_wire.h. */
 export function encodePlan(steps: readonly PlanStep[]): Buffer {
-  const parts: Buffer[] = [u32(steps.length)];
+  return writePlan(steps, 0);
+}
+
+/** The MSG_PLAN frame of `steps`, built in one buffer (a plan has hundreds of fields). */
+export function framePlan(steps: readonly PlanStep[]): Buffer {
+  const buf = writePlan(steps, 8);
+  buf.writeUInt32LE(Msg.Plan, 0);
+  buf.writeUInt32LE(buf.length - 8, 4);
+  return buf;
+}
+
+/** Sizes the plan, then writes it after `head` reserved bytes: one allocation, no per-field buffers. */
+function writePlan(steps: readonly PlanStep[], head: number): Buffer {
+  let size = head + 4;
   for (const step of steps) {
-    parts.push(u32(step.op), u32(step.fields.length));
+    size += 8;
+    for (const f of step.fields) size += 4 + (typeof f === 'string' ? Buffer.byteLength(f, 'utf8') : f.length);
+  }
+  const buf = Buffer.allocUnsafe(size); // every byte is written below
+  let off = buf.writeUInt32LE(steps.length, head);
+  for (const step of steps) {
+    off = buf.writeUInt32LE(step.op >>> 0, off);
+    off = buf.writeUInt32LE(step.fields.length, off);
     for (const f of step.fields) {
-      const b = typeof f === 'string' ? Buffer.from(f, 'utf8') : f;
-      parts.push(u32(b.length), b);
+      const n = typeof f === 'string' ? buf.write(f, off + 4, 'utf8') : f.copy(buf, off + 4);
+      buf.writeUInt32LE(n, off);
+      off += 4 + n;
     }
   }
-  return Buffer.concat(parts);
+  if (off !== size) throw new Error(`plan encoding: wrote ${off} of ${size} bytes`);
+  return buf;
 }
 
 /** Frames one message: u32 type | u32 length | payload. */

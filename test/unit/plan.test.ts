@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildPlan, CLONE, type PlanInput } from '../../src/plan/build';
 import { MS, parseMountOptions } from '../../src/plan/mount-options';
-import { Op, type PlanStep } from '../../src/plan/ops';
-import { decodePlan, encodePlan } from '../../src/plan/wire';
+import { Msg, Op, type PlanStep } from '../../src/plan/ops';
+import { decodePlan, encodePlan, framePlan } from '../../src/plan/wire';
 import type { Spec } from '../../src/config/types';
 import { planInput } from '../helpers/plan-input';
 
@@ -141,6 +141,22 @@ test('a new cgroup namespace is unshared by the init after it joined its cgroups
   assert.not.ok(ops(buildPlan(input()).steps).includes(Op.Unshare));
 });
 
+test('the init joins its v1 cgroups first of all: before the console, any setns and the cgroup namespace', () => {
+  const tasks = ['/sys/fs/cgroup/pids/c1/tasks', '/sys/fs/cgroup/memory/c1/tasks'];
+  const plan = buildPlan({
+    ...input((c) => {
+      c.linux!.namespaces!.push({ type: 'cgroup' }, { type: 'network', path: '/var/run/netns/x' });
+      c.process!.terminal = true;
+    }),
+    console: { socket: '/tmp/console.sock', rows: 0, cols: 0 },
+    joinCgroups: tasks,
+  });
+  assert.equal(ops(plan.steps).slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
+  assert.equal(plan.steps.slice(0, 2).map(fields), [[tasks[0]], [tasks[1]]]);
+  assert.is(ops(plan.steps)[2], Op.ConsoleConnect);
+  assert.not.ok(ops(buildPlan(input()).steps).includes(Op.JoinCgroup));
+});
+
 test('a private mount namespace is required', () => {
   assert.throws(() => buildPlan(input((c) => (c.linux!.namespaces = [{ type: 'pid' }]))), /mount namespace/);
 });
@@ -161,6 +177,23 @@ test('wire: encode/decode round trip', () => {
   const back = decodePlan(encodePlan(steps));
   assert.equal(back.map((s) => s.op), steps.map((s) => s.op));
   assert.equal(back.map((s) => s.fields.map(String)), steps.map(fields));
+});
+
+test('wire: the plan frame is header + encoding, with multi-byte strings and buffers sized in bytes', () => {
+  const steps: PlanStep[] = [
+    { op: Op.Hostname, fields: ['h\u00e9te-\u2192'] },
+    { op: Op.Chdir, fields: [Buffer.from([0, 1, 2]), ''] },
+  ];
+  const body = encodePlan(steps);
+  const f = framePlan(steps);
+  assert.is(f.readUInt32LE(0), Msg.Plan);
+  assert.is(f.readUInt32LE(4), body.length);
+  assert.ok(f.subarray(8).equals(body));
+  const back = decodePlan(body);
+  assert.equal(back.map((s) => s.fields.map((x) => Buffer.from(x).toString('hex'))), [
+    [Buffer.from('h\u00e9te-\u2192', 'utf8').toString('hex')],
+    ['000102', ''],
+  ]);
 });
 
 test.run();
