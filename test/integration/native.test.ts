@@ -242,6 +242,51 @@ function scratchBundle(prefix: string): { rootfs: string; out: string; base: Pla
   return { rootfs, out, base };
 }
 
+/** A cgroup2 directory and a v1 pids directory made for one test (undefined where the host has none). */
+function scratchCgroups(name: string): { unified?: string; pids?: string } {
+  const out: { unified?: string; pids?: string } = {};
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [, mnt, type, opts] = line.split(' ');
+    if (type === 'cgroup2' && !out.unified) out.unified = path.join(mnt, name);
+    if (type === 'cgroup' && opts.split(',').includes('pids') && !out.pids) out.pids = path.join(mnt, name);
+  }
+  for (const d of [out.unified, out.pids]) if (d) fs.mkdirSync(d);
+  return out;
+}
+
+test('cgroups: born in the cgroup2 directory (CLONE_INTO_CGROUP), v1 joined by OP_JOIN_CGROUP before anything else', async () => {
+  const cg = scratchCgroups(`tsrun-native-${process.pid}`);
+  try {
+    const { out, base } = scratchBundle('tsrun-native-cg-');
+    const join: PlanStep[] = cg.pids ? [{ op: Op.JoinCgroup, fields: [path.join(cg.pids, 'tasks')] }] : [];
+    const status = await runScript([...join, ...base, { op: Op.PivotRoot, fields: [] }], 'cat /proc/self/cgroup > /out/cgroup', cg.unified ? { intoCgroup: cg.unified } : {});
+    assert.equal(status, { exitCode: 0, signal: null });
+    const lines = fs.readFileSync(path.join(out, 'cgroup'), 'utf8').split('\n');
+    const name = `/tsrun-native-${process.pid}`;
+    if (cg.unified) assert.ok(lines.includes(`0::${name}`), lines.join(' | '));
+    if (cg.pids) assert.ok(lines.some((l) => /^\d+:pids:/.test(l) && l.endsWith(name)), lines.join(' | '));
+  } finally {
+    for (const d of [cg.unified, cg.pids]) if (d) fs.rmdirSync(d);
+  }
+});
+
+test('cgroups: a directory the kernel refuses for CLONE_INTO_CGROUP falls back to a plain clone', async () => {
+  const f = cloneFlags();
+  const res = spawnInit({ initPath: initHelperPath(), cloneFlags: f.NEWNS, preserveFds: 0, cloneParent: false, intoCgroup: os.tmpdir() });
+  pids.add(res.pid);
+  assert.is(res.inCgroup, false);
+  fs.closeSync(res.syncFd);
+  assert.equal(await reap(res.pid), { exitCode: 1, signal: null });
+});
+
+test('cgroups: a tasks file that cannot be written is a MSG_ERROR naming it', async () => {
+  const { pid, msg } = runPlan([{ op: Op.JoinCgroup, fields: ['/nonexistent-cgroup/tasks'] }]);
+  assert.ok(msg);
+  assert.is(msg.type, Msg.Error);
+  assert.is(msg.payload.subarray(4).toString(), 'join cgroup: open /nonexistent-cgroup/tasks: No such file or directory');
+  assert.equal(await reap(pid), { exitCode: 1, signal: null });
+});
+
 test('without a /dev/null in the rootfs, files are masked with the host one', async () => {
   const { rootfs, out, base } = scratchBundle('tsrun-native-mask-');
   fs.writeFileSync(path.join(rootfs, 'etc/one'), 'one');
