@@ -307,7 +307,9 @@ pid_t clone_child(unsigned long flags, int cgroup_fd) {
   if (cgroup_fd < 0) return raw_clone(flags);
   clone3_args ca{};
   ca.flags = (flags & ~0xffUL) | TSRUN_CLONE_INTO_CGROUP;
-  ca.exit_signal = flags & 0xff;
+  // clone3 refuses an exit signal with CLONE_PARENT (EINVAL): the child then
+  // gets the caller's own, as clone() silently does.
+  ca.exit_signal = (flags & CLONE_PARENT) ? 0 : (flags & 0xff);
   ca.cgroup = static_cast<uint64_t>(cgroup_fd);
   return static_cast<pid_t>(syscall(SYS_clone3, &ca, sizeof ca));
 }

@@ -60,6 +60,16 @@ test('create → created → start → running → stopped → delete', () => {
   assert.match(gone.stderr, /container does not exist/);
 });
 
+test('create: the init is the caller\'s child (CLONE_PARENT), as containerd\'s shim and conmon expect to reap it', () => {
+  const b = sb.bundle({ args: ['true'] });
+  const id = sb.id();
+  assert.is(sb.tsrun(['create', '--bundle', b, id]).status, 0);
+  const { pid } = sb.state(id);
+  const ppid = /^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  assert.is(Number(ppid), process.pid);
+  assert.is(sb.tsrun(['delete', id]).status, 0);
+});
+
 test('a created container only runs its process after start', () => {
   const marker = 'started-marker';
   const b = sb.bundle({ args: ['sh', '-c', `touch /tmp/${marker}`], edit: (c) => (c.root.readonly = false) });
