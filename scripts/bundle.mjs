@@ -8,7 +8,10 @@
 // paths) is left to Node's own require at run time.
 //
 // dist/bundle/src/cli/main.js        the core: the CLI and everything it needs
-// dist/bundle/src/commands/<verb>.js one per command, minus what the core has
+// dist/bundle/src/commands/<verb>.js one per command, with the core: a command
+//                                    reads and compiles one file (boot.ts
+//                                    picks it from argv; a wrong pick only
+//                                    costs the other file's load)
 //
 // A bundle file is one expression: an object from key to the module's
 // function (exports, require, module, __filename, __dirname). Each module
@@ -85,8 +88,8 @@ const commands = readdirSync(join(dist, 'src/commands')).filter((f) => f.endsWit
 let total = 0;
 for (const f of commands) {
   const entry = `src/commands/${f}`;
-  const keys = closure(entry, coreSet);
+  const keys = [...core, ...closure(entry, coreSet)];
   emit(entry, keys);
-  total += keys.length;
+  total += keys.length - core.length;
 }
 console.log(`bundle: core ${core.length} modules, ${commands.length} commands (${total} modules) → ${relative(root, out)}/`);

@@ -119,9 +119,37 @@ function writeCaches(code: number): void {
   }
 }
 
+/**
+ * Loads the bundle of the command argv names, which holds the CLI core too.
+ * The command is the first lowercase word with a bundle: global flags' values
+ * ("json", "true", paths) have none. A wrong pick is still correct (main.ts
+ * then loads the right one), only slower.
+ */
+function loadCommandBundle(argv: readonly string[]): void {
+  let misses = 0;
+  for (const a of argv) {
+    if (!isLowercaseWord(a)) continue;
+    if (loadBundle(`src/commands/${a}.js`) || ++misses === 3) return;
+  }
+}
+
+function isLowercaseWord(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 97 || c > 122) return false;
+  }
+  return s.length > 0;
+}
+
 /** Runs the CLI: from the bundles when they exist, else from the plain files. */
 export function boot(): void {
-  if (process.env.TSRUN_NO_BUNDLE !== '1' && loadBundle('src/cli/main.js')) {
+  if (process.env.TSRUN_NO_BUNDLE === '1') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('./main');
+    return;
+  }
+  loadCommandBundle(process.argv.slice(2));
+  if (factories.has('src/cli/main.js') || loadBundle('src/cli/main.js')) {
     process.on('exit', writeCaches);
     requireKey('src/cli/main.js');
     return;
