@@ -1,9 +1,11 @@
 /**
- * Keeps the kernel's cgroup migration lock warm while create or exec prepares
- * a process, so that moving it into its cgroups does not wait for an RCU
- * grace period (8-16 ms here, the biggest single cost of a create; why and
+ * Keeps the kernel's cgroup migration lock warm while create prepares a
+ * container with a new user namespace, so that writing its init's pid to
+ * cgroup.procs does not wait for an RCU grace period (8-16 ms here; why and
  * how: addon/spawn/cgroup_warm.cc). The helper thread rewrites tsrun's own
- * pid into tsrun's own cgroup: a move to where it already is.
+ * pid into tsrun's own cgroup: a move to where it already is. Other creates
+ * and exec need none of this: their process joins its cgroups itself,
+ * without that lock (lifecycle/create.ts).
  */
 import * as path from 'node:path';
 import { addonWith } from '../native/addon';
@@ -28,9 +30,8 @@ export function ownProcsFile(mounts: readonly CgroupMount[], self: ReadonlyMap<s
 let stop: (() => void) | undefined;
 
 /**
- * Starts warming (main.ts does, for the commands that move a new process into
- * cgroups, before their module is even loaded: the first write's grace period
- * then overlaps loading and validation). Nothing happens a second time.
+ * Starts warming (create does, once it knows the init will be in a new user
+ * namespace). Nothing happens a second time.
  */
 export function startCgroupWarmUp(): void {
   if (stop) return;

@@ -140,10 +140,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'help':
         return renderHelp(parsed.command);
       case 'command': {
-        if (parsed.def.warmsCgroups && globals.cgroupManager !== 'disabled') {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          (require('../cgroups/warm') as typeof import('../cgroups/warm')).startCgroupWarmUp();
-        }
         const run = loadCommand(parsed.def.module ?? parsed.def.name);
         const code = await run(parsed.invocation);
         return typeof code === 'number' ? code : 0;

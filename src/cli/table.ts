@@ -50,11 +50,6 @@ export interface CommandDef {
   stopAtFirstPositional?: boolean;
   /** Module under src/commands/ (defaults to name). */
   module?: string;
-  /**
-   * Writes a new process's pid into cgroups (exec): main.ts starts src/cgroups/warm.ts before loading the
-   * module. create/run do not: their init joins its cgroups itself (see lifecycle/create.ts).
-   */
-  warmsCgroups?: boolean;
 }
 
 /** runc's default: /run/runc, or $XDG_RUNTIME_DIR/runc when not root and it is set. */
@@ -188,7 +183,6 @@ export const COMMANDS: readonly CommandDef[] = [
     positionals: [ID, { name: 'command', describe: 'command and arguments (unless --process)', variadic: true, optional: true }],
     minArgs: 1,
     stopAtFirstPositional: true,
-    warmsCgroups: true,
   },
   { name: 'pause', describe: 'pause suspends all processes inside the container', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },
   { name: 'resume', describe: 'resumes all processes that have been previously paused', flags: [], positionals: [ID], minArgs: 1, maxArgs: 1 },

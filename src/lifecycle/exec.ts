@@ -26,7 +26,6 @@ import { writePidFile } from './create';
 import { initError, sendPlan } from './sync';
 import { readToEnd } from '../util/read-to-end';
 import { prepareSeccomp } from '../seccomp';
-import { stopCgroupWarmUp } from '../cgroups/warm';
 import { OwnConsole, drain, proxyTty, type TtyProxy } from './tty-proxy';
 
 export interface ExecOptions {
@@ -78,12 +77,17 @@ export function readProcessFile(file: string): Process {
 }
 
 /** Adds the exec'd pid to the container's cgroup (and --cgroup sub-cgroups) before it runs anything. */
-function joinCgroup(rec: StateRecord, pid: number, sub: string[] | undefined): void {
+/**
+ * The cgroup directories the process joins, by controller ("" = cgroup2):
+ * the container's, or a sub-cgroup of it (`--cgroup`). Empty when the
+ * container has no cgroup (created with --cgroup-manager disabled).
+ */
+function cgroupTargets(rec: StateRecord, sub: string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
   const paths = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
   if (!paths || Object.keys(paths).length === 0) {
-    // Created with --cgroup-manager disabled: the container has no cgroup of its own.
     if (sub && sub.length > 0) throw new TsrunError('--cgroup: the container has no cgroup');
-    return;
+    return out;
   }
   const subFor = new Map<string, string>();
   for (const s of sub ?? []) {
@@ -93,11 +97,18 @@ function joinCgroup(rec: StateRecord, pid: number, sub: string[] | undefined): v
   }
   for (const [controller, dir] of Object.entries(paths)) {
     const rel = subFor.get(controller) ?? subFor.get('');
-    const target = rel ? path.join(dir, path.posix.normalize(`/${rel}`)) : dir;
+    out.set(controller, rel ? path.join(dir, path.posix.normalize(`/${rel}`)) : dir);
+  }
+  return out;
+}
+
+/** Writes pid to cgroup.procs of `dirs` (what the helper could not join itself). */
+function addToCgroups(dirs: Iterable<string>, pid: number): void {
+  for (const dir of dirs) {
     try {
-      fs.writeFileSync(path.join(target, 'cgroup.procs'), String(pid));
+      fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      throw describeSystemError(`join cgroup ${target}`, e);
+      throw describeSystemError(`join cgroup ${dir}`, e);
     }
   }
 }
@@ -122,11 +133,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
   if (status === 'paused' && !opts.ignorePaused) throw new TsrunError('cannot exec in a paused container (use --ignore-paused to override)');
   const config = containerConfig(rec);
   const proc = opts.proc;
-  try {
-    return await execIn(opts, rec, config, proc);
-  } finally {
-    stopCgroupWarmUp();
-  }
+  return execIn(opts, rec, config, proc);
 }
 
 async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: Process): Promise<number> {
@@ -151,6 +158,12 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
   let pid = 0;
   let proxy: TtyProxy | undefined;
   try {
+    // As create's init, the helper joins the container's cgroups itself (no RCU grace period,
+    // see lifecycle/create.ts): born in the cgroup2 one, writing "0" to the v1 "tasks" files
+    // before any setns (it is cloned in the host's namespaces, so it can).
+    const targets = cgroupTargets(rec, opts.subCgroups);
+    const unified = targets.get('');
+    const v1Dirs = new Set([...targets].filter(([c]) => c !== '').map(([, d]) => d));
     const plan = buildExecPlan({
       config,
       proc,
@@ -159,6 +172,7 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.steps,
       console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 } : undefined,
+      joinCgroups: [...v1Dirs].map((d) => path.join(d, 'tasks')),
     });
     const child = spawnInit({
       initPath: initHelperPath(),
@@ -166,12 +180,12 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
       joinPidNs: plan.joinPidNs,
       preserveFds: opts.preserveFds,
       cloneParent: opts.detach,
+      ...(unified ? { intoCgroup: unified } : {}),
     });
     pid = child.pid;
     seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
-      joinCgroup(rec, pid, opts.subCgroups);
-      stopCgroupWarmUp();
+      if (unified && !child.inCgroup) addToCgroups([unified], pid);
       sendPlan(child.syncFd, plan.steps);
       awaitExec(child.syncFd);
     } finally {

@@ -35,6 +35,8 @@ export interface ExecPlanInput {
   procRoot?: string;
   /** The container's linux.seccomp, compiled (src/seccomp: prepareSeccomp / seccompPlanSteps). */
   seccomp?: SeccompPlanSteps;
+  /** cgroup v1 "tasks" files the helper writes "0" to, before any setns (lifecycle/exec.ts). */
+  joinCgroups?: readonly string[];
 }
 
 export interface ExecPlan {
@@ -48,9 +50,11 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const nsDir = `${procRoot}/${input.initPid}/ns`;
   const types = new Set((config.linux?.namespaces ?? []).map((n) => n.type));
   const steps: PlanStep[] = [];
-  // process.execCPUAffinity: "initial" from the start (before any cgroup move), "final" just before execve.
+  // process.execCPUAffinity: "initial" from the start (before the v1 cgroup moves), "final" just before execve.
   const affinity = execAffinitySteps(proc);
   if (affinity.initial) steps.push(affinity.initial);
+  // Into the container's v1 cgroups while the host's cgroup mounts are still visible.
+  for (const tasks of input.joinCgroups ?? []) steps.push(step(Op.JoinCgroup, tasks));
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
   // The seccomp agent's socket is connected while its host path is visible (before setns mnt).
   if (input.seccomp?.listener) steps.push(input.seccomp.listener);

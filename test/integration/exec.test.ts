@@ -32,6 +32,23 @@ test('exec joins the container: pid 1 is the init, same namespaces and root', ()
   assert.ok(Number(l[4]) > 1);
 });
 
+test('the exec\'d process is in the container\'s cgroups, in every hierarchy (cgroup2 too)', () => {
+  const pid = sb.state(id).pid;
+  const pidFile = path.join(sb.dir, 'exec-cg.pid');
+  const r = sb.tsrun(['exec', '-d', '--pid-file', pidFile, id, 'sleep', '30']);
+  assert.is(r.status, 0, r.stderr);
+  const execPid = Number(fs.readFileSync(pidFile, 'utf8'));
+  try {
+    const lines = (p: number) => fs.readFileSync(`/proc/${p}/cgroup`, 'utf8').trim().split('\n').sort();
+    assert.equal(lines(execPid), lines(pid));
+    // Where the host has a cgroup2 hierarchy, the container has a directory of its own there.
+    const v2 = lines(pid).find((l) => l.startsWith('0::'));
+    if (v2 !== undefined) assert.is.not(v2, lines(process.pid).find((l) => l.startsWith('0::')));
+  } finally {
+    process.kill(execPid, 'SIGKILL');
+  }
+});
+
 test('exit status is the process status; 128+signal; missing binary is 255 with runc wording', () => {
   assert.is(sb.tsrun(['exec', id, 'sh', '-c', 'exit 9']).status, 9);
   assert.is(sb.tsrun(['exec', id, 'sh', '-c', 'kill -TERM $$']).status, 128 + 15);

@@ -31,6 +31,23 @@ test('joins the init\'s namespaces from /proc/<pid>/ns: pid around the clone, th
   ]);
 });
 
+test('the v1 cgroups are joined before any setns, after the initial CPU affinity', () => {
+  const tasks = ['/sys/fs/cgroup/pids/c/tasks', '/sys/fs/cgroup/memory/c/tasks'];
+  const ops = plan({ joinCgroups: tasks }).steps.map((s) => s.op);
+  assert.equal(ops.slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
+  assert.ok(ops.lastIndexOf(Op.JoinCgroup) < ops.indexOf(Op.Setns));
+  const withAffinity = buildExecPlan({
+    config,
+    proc: { ...config.process!, args: ['sh'], execCPUAffinity: { initial: '0' } },
+    initPid: 4242,
+    execPath: '/bin/sh',
+    preserveFds: 0,
+    joinCgroups: tasks,
+  }).steps.map((s) => s.op);
+  assert.equal(withAffinity.slice(0, 3), [Op.CpuAffinity, Op.JoinCgroup, Op.JoinCgroup]);
+  assert.not.ok(plan().steps.some((s) => s.op === Op.JoinCgroup));
+});
+
 test('no fifo and no READY: limits, chdir, identity, then exec of the process', () => {
   const ops = plan().steps.map((s) => s.op);
   assert.not.ok(ops.includes(Op.Ready) || ops.includes(Op.OpenFifo) || ops.includes(Op.Mount));
