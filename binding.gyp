@@ -17,6 +17,13 @@
       "ldflags": [ "-static" ]
     },
     {
+      "target_name": "tsrun",
+      "type": "executable",
+      "sources": [ "addon/launcher/tsrun.c" ],
+      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ],
+      "ldflags": [ "-static", "-s" ]
+    },
+    {
       "target_name": "tsrun-seccomp-agent",
       "type": "executable",
       "sources": [ "test/helpers/seccomp-agent.c" ],

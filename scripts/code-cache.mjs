@@ -15,7 +15,7 @@ const env = { ...process.env, TSRUN_WRITE_CODE_CACHE: '1' };
 delete env.NODE_OPTIONS;
 const run = (args) => {
   try {
-    execFileSync(process.execPath, [join(root, 'bin/tsrun'), ...args], { env, stdio: 'ignore' });
+    execFileSync(join(root, 'bin/tsrun'), args, { env, stdio: 'ignore' });
   } catch {
     /* the workload fails on purpose (no rootfs): only the compiled code matters */
   }

@@ -1,7 +1,8 @@
 /**
- * What bin/tsrun runs first: loads the CLI from the per-command bundles that
- * scripts/bundle.mjs makes (dist/bundle/), each with a V8 code cache, and
- * falls back to the plain compiled files when there is no bundle.
+ * What bin/tsrun (addon/launcher/tsrun.c) runs, as the main module: loads the
+ * CLI from the per-command bundles that scripts/bundle.mjs makes
+ * (dist/bundle/), each with a V8 code cache, and falls back to the plain
+ * compiled files when there is no bundle.
  *
  * Why: Node's start-up is the floor of every command, and on top of it
  * resolving, stat()ing, reading and compiling 15-60 small modules cost more
@@ -157,3 +158,6 @@ export function boot(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('./main');
 }
+
+// build/Release/tsrun (bin/tsrun) runs this file as Node's main module.
+if (require.main === module) boot();

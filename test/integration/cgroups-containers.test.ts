@@ -108,7 +108,7 @@ test('memory limit: a process allocating past it is OOM-killed, and `events` rep
   assert.is(read(`${dir}/memory.limit_in_bytes`), String(limit));
   const evOut = path.join(sb.dir, 'events.out');
   const fo = fs.openSync(evOut, 'w');
-  const events = spawn(process.execPath, [TSRUN, '--root', sb.root, 'events', '--interval', '1h', id], { stdio: ['ignore', fo, 'inherit'], env: cleanEnv() });
+  const events = spawn(TSRUN, ['--root', sb.root, 'events', '--interval', '1h', id], { stdio: ['ignore', fo, 'inherit'], env: cleanEnv() });
   fs.closeSync(fo);
   const done = new Promise<number | null>((res) => events.once('exit', (code) => res(code)));
   try {

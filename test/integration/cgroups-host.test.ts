@@ -244,7 +244,7 @@ test('commands: pause, resume, update, events --stats, ps on a container record'
   const dir = createContainerDir(root, id);
   const rec: StateRecord = { ociVersion: '1.3.0', id, pid: child.pid!, initStartTime: readStartTime(child.pid!)!, bundle: tmp, rootfs: tmp, created: new Date().toISOString(), owner: 'root', cgroup: h.record as CgroupRecord };
   writeState(dir, rec);
-  const ts = (args: string[], input?: string) => spawnSync(process.execPath, [TSRUN, '--root', root, ...args], { encoding: 'utf8', input, timeout: 30_000 });
+  const ts = (args: string[], input?: string) => spawnSync(TSRUN, ['--root', root, ...args], { encoding: 'utf8', input, timeout: 30_000 });
   const p = h.record.paths;
 
   let r = ts(['resume', id]);

@@ -21,6 +21,15 @@ function tsrun(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/time="[^"]*"/g, 'time=T') };
 }
 
+test('bin/tsrun: the static launcher runs the CLI without NODE_OPTIONS and NODE_EXTRA_CA_CERTS', () => {
+  assert.is(fs.realpathSync(BIN), path.join(REPO, 'build/Release/tsrun'));
+  // Either would break or slow Node down if it reached it.
+  const r = tsrun(['--version'], { NODE_OPTIONS: '--require /nonexistent-tsrun-preload', NODE_EXTRA_CA_CERTS: '/nonexistent-tsrun-ca.pem' });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^tsrun version /);
+  assert.is(r.stderr, '');
+});
+
 test('every command module has a bundle, and the CLI core has one', () => {
   assert.ok(fs.existsSync(path.join(BUNDLES, 'src/cli/main.js')));
   for (const f of fs.readdirSync(path.join(REPO, 'dist/src/commands')).filter((n) => n.endsWith('.js'))) {
