@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseMountinfoCgroups, parseProcCgroup } from '../plan/host-cgroups';
+import { parseMountinfoCgroups, parseProcCgroup, readHostCgroups, type CgroupMount } from '../plan/host-cgroups';
 import { TsrunError } from '../errors';
 
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
@@ -34,7 +34,10 @@ export interface Layout {
 }
 
 export function detectLayout(mountinfo: string, procSelfCgroup: string): Layout {
-  const mounts = parseMountinfoCgroups(mountinfo);
+  return layoutOf(parseMountinfoCgroups(mountinfo), parseProcCgroup(procSelfCgroup));
+}
+
+function layoutOf(mounts: readonly CgroupMount[], own: Map<string, string>): Layout {
   const v1: V1Hierarchy[] = [];
   const seen = new Set<string>();
   let unified: Layout['unified'];
@@ -52,7 +55,7 @@ export function detectLayout(mountinfo: string, procSelfCgroup: string): Layout 
   }
   if (v1.length === 0 && !unified) throw new TsrunError('no cgroup filesystem is mounted (neither cgroup v1 nor cgroup2 in /proc/self/mountinfo)');
   const mode = v1.length === 0 ? 'v2' : unified ? 'hybrid' : 'v1';
-  return { mode, v1, unified, own: parseProcCgroup(procSelfCgroup), fake: false };
+  return { mode, v1, unified, own, fake: false };
 }
 
 function isCgroupFs(p: string): boolean {
@@ -96,7 +99,9 @@ export function layoutFromTree(fsRoot: string): Layout {
 /** The host's layout (mountinfo), or a tree's when `fsRoot` is given and is not /sys/fs/cgroup. */
 export function hostLayout(fsRoot?: string): Layout {
   if (fsRoot && path.resolve(fsRoot) !== DEFAULT_CGROUP_ROOT) return layoutFromTree(fsRoot);
-  return detectLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'), fs.readFileSync('/proc/self/cgroup', 'utf8'));
+  // The same parse the plan's cgroup view uses (read once per process).
+  const host = readHostCgroups();
+  return layoutOf(host.mounts, host.self);
 }
 
 /** The v1 hierarchy holding `controller`, if mounted. */
