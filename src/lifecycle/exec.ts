@@ -179,7 +179,12 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
       cloneFlags: 0,
       joinPidNs: plan.joinPidNs,
       preserveFds: opts.preserveFds,
-      cloneParent: opts.detach,
+      // As runc: the process is tsrun's child; with --detach it is orphaned when tsrun exits and
+      // the caller's subreaper (containerd's shim, conmon) or pid 1 reaps it. As the caller's own
+      // child, a caller that never reaps (a script) would keep its zombie in the container's pid
+      // namespace, whose init then cannot finish dying (the kernel waits for every pid of the
+      // namespace to be released): delete would time out.
+      cloneParent: false,
       ...(unified ? { intoCgroup: unified } : {}),
     });
     pid = child.pid;

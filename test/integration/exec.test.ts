@@ -90,6 +90,10 @@ test('--detach --pid-file: exit 0 at once, pid file names a live process in the 
   const pid = Number(fs.readFileSync(pf, 'utf8'));
   assert.ok(pid > 0 && fs.existsSync(`/proc/${pid}`));
   assert.is(fs.readlinkSync(`/proc/${pid}/ns/pid`), fs.readlinkSync(`/proc/${sb.state(id).pid}/ns/pid`));
+  // As runc: not the caller's child (orphaned when tsrun exited), so a caller that never reaps
+  // cannot leave a zombie in the container's pid namespace and block its init's exit.
+  const ppid = Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  assert.is.not(ppid, process.pid);
   process.kill(pid, 'SIGKILL');
 });
 
