@@ -228,6 +228,8 @@ export interface Case {
   run(h: Harness): void;
   /** Runtimes this case does not apply to (runtime name → why, e.g. a field it predates); reported "n/a". */
   notApplicable?: Partial<Record<string, string>>;
+  /** Removes what the case left on the host besides its containers (after they are deleted). */
+  cleanup?(): void;
 }
 
 export interface CaseResult {
@@ -253,5 +255,6 @@ export function runCase(rt: Runtime, c: Case): CaseResult {
     return { runtime: rt.name, case: c.name, status: 'fail', message: msg + extra, ms: Date.now() - t0 };
   } finally {
     h.cleanup();
+    c.cleanup?.();
   }
 }
