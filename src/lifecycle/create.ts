@@ -64,7 +64,11 @@ export function createContainer(opts: CreateOptions): Created {
 
 function create(opts: CreateOptions): Created {
   const log = getLogger();
-  const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle);
+  // A new user namespace: its init cannot join its cgroups itself (below), so the lock warm-up
+  // starts now and overlaps validation. A guess from the unvalidated document: only speed depends on it.
+  const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle, (doc) => {
+    if (opts.globals.cgroupManager !== 'disabled' && mayWantNewUserns(doc)) startCgroupWarmUp();
+  });
   for (const w of warnings) log.warn(w);
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json: "process" is required to create a container');
@@ -230,6 +234,11 @@ function create(opts: CreateOptions): Created {
       throw e;
     }
   });
+}
+
+function mayWantNewUserns(doc: unknown): boolean {
+  const ns = (doc as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
+  return Array.isArray(ns) && ns.some((n) => (n as { type?: unknown; path?: unknown } | null)?.type === 'user' && !(n as { path?: unknown }).path);
 }
 
 /** runc's createPidFile: a temp file in the same directory, then rename. */
