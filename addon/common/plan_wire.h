@@ -146,11 +146,12 @@ enum tsrun_op {
   OP_SECCOMP = 22,
   /* unshare() one new namespace. fields: type ("cgroup" only). A new cgroup
    * namespace is made here, not by clone(): its root is the cgroup the helper
-   * is in when it is made, and the parent moves the helper into the
-   * container's cgroups after clone, before it sends the plan (as runc). */
+   * is in when it is made, and the helper is in the container's cgroups only
+   * after clone (OP_JOIN_CGROUP earlier in the plan, or the parent's
+   * cgroup.procs write before it sends the plan). */
   OP_UNSHARE = 23,
   /* Join one cgroup v1 hierarchy: write "0" (this very thread) to its
-   * "tasks" file. fields: path of the tasks file. First in the plan, before
+   * "tasks" file. fields: path of the tasks file. Early in the plan, before
    * any setns or unshare. A single thread moving itself skips the kernel's
    * cgroup_threadgroup_rwsem, whose write lock waits a whole RCU grace period
    * (8-16 ms here); the unified hierarchy is entered by clone3

@@ -6,6 +6,8 @@
 // init has been moved, rewrites tsrun's own pid into its own cgroup (a no-op
 // move that still takes the lock) pays that wait in parallel with the
 // config's validation and keeps the lock's fast state until the real move.
+// Only an init in a new user namespace is moved that way; others join their
+// cgroups themselves, without the lock (OP_JOIN_CGROUP, CLONE_INTO_CGROUP).
 //
 // The thread only open()s, write()s, close()s and waits; it stops when told
 // to (at once: the wait is on a condition variable), at its first error (e.g.

@@ -1,6 +1,6 @@
-// Keeps the kernel's cgroup migration lock warm while create/exec prepare a
-// process, so that moving it into its cgroups does not wait for an RCU grace
-// period (see cgroup_warm.cc).
+// Keeps the kernel's cgroup migration lock warm while create prepares an init
+// in a new user namespace, so that moving it into its cgroups does not wait
+// for an RCU grace period (see cgroup_warm.cc).
 #ifndef TSRUN_CGROUP_WARM_H
 #define TSRUN_CGROUP_WARM_H
 

@@ -6,6 +6,8 @@
  * cgroup2 host the v2 file names are read instead.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ownCgroupDirs, readHostCgroups } from '../../src/plan/host-cgroups';
 import { Case, check, Harness } from '../harness';
 
 const TAG = `conf-cg-${process.pid}`;
@@ -35,27 +37,17 @@ function expect(got: Record<string, string>, want: Record<string, string | RegEx
 /**
  * The runtimes make TAG as the parent of the path cases' cgroups, and none of
  * them (runc and crun neither) removes a parent it made: the suite does, in
- * every hierarchy, at the root and under its own cgroup (where a relative
- * cgroupsPath goes). rmdir only removes an empty directory.
+ * every hierarchy, at its root (absolute cgroupsPath) and under the suite's
+ * own cgroup, which the runtimes inherit (relative cgroupsPath). rmdir only
+ * removes an empty directory.
  */
 function removeTagDirs(): void {
-  const own: string[] = [];
-  for (const l of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-    const p = l.split(':')[2];
-    if (p !== undefined) own.push(p);
-  }
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    if (sep < 0 || !['cgroup', 'cgroup2'].includes(f[sep + 1])) continue;
-    const [root, mnt] = [f[3], f[4]];
-    for (const p of ['/', ...own]) {
-      const rel = root !== '/' && p.startsWith(root) ? p.slice(root.length) : p;
-      try {
-        fs.rmdirSync(`${mnt}${rel === '/' ? '' : rel}/${TAG}`);
-      } catch {
-        /* not made in this hierarchy, or already gone */
-      }
+  const { mounts, self } = readHostCgroups();
+  for (const dir of new Set([...mounts.map((m) => m.mountPoint), ...ownCgroupDirs(mounts, self)])) {
+    try {
+      fs.rmdirSync(path.join(dir, TAG));
+    } catch {
+      /* not made in this hierarchy, or already gone */
     }
   }
 }

@@ -26,6 +26,22 @@ export function uniqueDirs(paths: Record<string, string>): [string, string][] {
   return [...seen.entries()].map(([d, k]) => [k, d]);
 }
 
+/**
+ * How a single-threaded process joins these cgroups without the kernel's
+ * threadgroup lock (create's init, exec's helper): the v1 "tasks" files to
+ * write "0" to (itself) and the cgroup2 directory to be cloned into (clone3
+ * CLONE_INTO_CGROUP).
+ */
+export function selfJoinTargets(paths: Record<string, string>): { tasksFiles: string[]; unifiedDir?: string } {
+  const tasksFiles: string[] = [];
+  let unifiedDir: string | undefined;
+  for (const [k, d] of uniqueDirs(paths)) {
+    if (k === '') unifiedDir = d;
+    else tasksFiles.push(path.join(d, 'tasks'));
+  }
+  return { tasksFiles, unifiedDir };
+}
+
 function rmdirRetry(dir: string, attempts: number): void {
   for (let i = 0, delay = 10; ; i++, delay = Math.min(delay * 2, 200)) {
     try {

@@ -46,12 +46,6 @@ export interface CgroupHandle {
   readonly warnings: string[];
   /** Writes pid to cgroup.procs of every hierarchy (v1) / the unified directory (v2); only the unified one with `unifiedOnly`. */
   addProcess(pid: number, unifiedOnly?: boolean): void;
-  /**
-   * How a single-threaded process joins these cgroups without the kernel's
-   * threadgroup lock: the v1 "tasks" files to write "0" to (itself) and the
-   * cgroup2 directory to be cloned into (clone3 CLONE_INTO_CGROUP).
-   */
-  selfJoin(): { tasksFiles: string[]; unifiedDir?: string };
   /** Removes the directories this container created (deepest first), retrying while processes drain. */
   destroy(): void;
 }
@@ -203,16 +197,6 @@ class Cgroup extends CgroupDirs implements OpenCgroup {
 
   addProcess(pid: number, unifiedOnly = false): void {
     for (const [k, d] of uniqueDirs(this.record.paths)) if (!unifiedOnly || k === '') cgWrite(k || 'cgroup2', d, 'cgroup.procs', String(pid));
-  }
-
-  selfJoin(): { tasksFiles: string[]; unifiedDir?: string } {
-    const tasksFiles: string[] = [];
-    let unifiedDir: string | undefined;
-    for (const [k, d] of uniqueDirs(this.record.paths)) {
-      if (k === '') unifiedDir = d;
-      else tasksFiles.push(path.join(d, 'tasks'));
-    }
-    return { tasksFiles, unifiedDir };
   }
 
   stats(): Stats {

@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path';
 import { addonWith } from '../native/addon';
-import { readHostCgroups, type CgroupMount } from '../plan/host-cgroups';
+import { ownCgroupDirs, readHostCgroups, type CgroupMount } from '../plan/host-cgroups';
 
 interface WarmAddon {
   cgroupWarmStart(procsFile: string, pid: number): boolean;
@@ -18,13 +18,8 @@ interface WarmAddon {
 
 /** cgroup.procs of the cgroup this process is in, in the first hierarchy it can be found in. */
 export function ownProcsFile(mounts: readonly CgroupMount[], self: ReadonlyMap<string, string>): string | undefined {
-  for (const m of mounts) {
-    const p = self.get(m.fsType === 'cgroup2' ? '' : m.controllers[0] ?? '');
-    if (p === undefined) continue;
-    if (m.root !== '/' && p !== m.root && !p.startsWith(`${m.root}/`)) continue;
-    return path.join(m.mountPoint, m.root === '/' ? p : p.slice(m.root.length), 'cgroup.procs');
-  }
-  return undefined;
+  const dir = ownCgroupDirs(mounts, self)[0];
+  return dir === undefined ? undefined : path.join(dir, 'cgroup.procs');
 }
 
 let stop: (() => void) | undefined;

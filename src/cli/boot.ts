@@ -144,16 +144,13 @@ function isLowercaseWord(s: string): boolean {
 
 /** Runs the CLI: from the bundles when they exist, else from the plain files. */
 export function boot(): void {
-  if (process.env.TSRUN_NO_BUNDLE === '1') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('./main');
-    return;
-  }
-  loadCommandBundle(process.argv.slice(2));
-  if (factories.has('src/cli/main.js') || loadBundle('src/cli/main.js')) {
-    process.on('exit', writeCaches);
-    requireKey('src/cli/main.js');
-    return;
+  if (process.env.TSRUN_NO_BUNDLE !== '1') {
+    loadCommandBundle(process.argv.slice(2));
+    if (factories.has('src/cli/main.js') || loadBundle('src/cli/main.js')) {
+      process.on('exit', writeCaches);
+      requireKey('src/cli/main.js');
+      return;
+    }
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('./main');

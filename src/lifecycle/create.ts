@@ -25,7 +25,7 @@ import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/r
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
-import { prepareCgroup, type CgroupHandle } from '../cgroups';
+import { prepareCgroup, selfJoinTargets, type CgroupHandle } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
 import { startCgroupWarmUp, stopCgroupWarmUp } from '../cgroups/warm';
 
@@ -127,11 +127,9 @@ function create(opts: CreateOptions): Created {
       // born in the cgroup2 one (clone3 CLONE_INTO_CGROUP) and writing "0" to the v1 "tasks" files
       // (a single thread moving itself skips that lock). In a new user namespace it cannot write the
       // host's cgroup files: then, as runc, the init is cloned first, its cgroups are made meanwhile,
-      // and tsrun adds its pid, with the lock kept warm (src/cgroups/warm.ts).
-      const selfJoin = (target.cloneFlags & CLONE.NEWUSER) === 0;
-      if (selfJoin) cg = makeCgroup();
-      else if (opts.globals.cgroupManager !== 'disabled') startCgroupWarmUp();
-      const join = cg?.selfJoin();
+      // and tsrun adds its pid, with the lock kept warm (src/cgroups/warm.ts, started at parse time).
+      if ((target.cloneFlags & CLONE.NEWUSER) === 0) cg = makeCgroup();
+      const join = cg && selfJoinTargets(cg.record.paths);
       const child = spawnInit({
         initPath: initHelperPath(),
         cloneFlags: target.cloneFlags,
@@ -236,9 +234,10 @@ function create(opts: CreateOptions): Created {
   });
 }
 
+/** The unvalidated document's view of initCloneTarget's CLONE_NEWUSER: a user namespace without a path. */
 function mayWantNewUserns(doc: unknown): boolean {
   const ns = (doc as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
-  return Array.isArray(ns) && ns.some((n) => (n as { type?: unknown; path?: unknown } | null)?.type === 'user' && !(n as { path?: unknown }).path);
+  return Array.isArray(ns) && ns.some((n: { type?: unknown; path?: unknown } | null) => n?.type === 'user' && !n.path);
 }
 
 /** runc's createPidFile: a temp file in the same directory, then rename. */

@@ -22,6 +22,7 @@ import { Msg } from '../plan/ops';
 import { initHelperPath, spawnInit, waitPid } from '../native/addon';
 import { containerStatus } from '../state/status';
 import { loadState, type StateRecord } from '../state/store';
+import { selfJoinTargets } from '../cgroups/dirs';
 import { writePidFile } from './create';
 import { initError, sendPlan } from './sync';
 import { readToEnd } from '../util/read-to-end';
@@ -76,14 +77,13 @@ export function readProcessFile(file: string): Process {
   return validateProcess(doc, `process ${file}`);
 }
 
-/** Adds the exec'd pid to the container's cgroup (and --cgroup sub-cgroups) before it runs anything. */
 /**
  * The cgroup directories the process joins, by controller ("" = cgroup2):
  * the container's, or a sub-cgroup of it (`--cgroup`). Empty when the
  * container has no cgroup (created with --cgroup-manager disabled).
  */
-function cgroupTargets(rec: StateRecord, sub: string[] | undefined): Map<string, string> {
-  const out = new Map<string, string>();
+function cgroupTargets(rec: StateRecord, sub: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
   const paths = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
   if (!paths || Object.keys(paths).length === 0) {
     if (sub && sub.length > 0) throw new TsrunError('--cgroup: the container has no cgroup');
@@ -97,19 +97,17 @@ function cgroupTargets(rec: StateRecord, sub: string[] | undefined): Map<string,
   }
   for (const [controller, dir] of Object.entries(paths)) {
     const rel = subFor.get(controller) ?? subFor.get('');
-    out.set(controller, rel ? path.join(dir, path.posix.normalize(`/${rel}`)) : dir);
+    out[controller] = rel ? path.join(dir, path.posix.normalize(`/${rel}`)) : dir;
   }
   return out;
 }
 
-/** Writes pid to cgroup.procs of `dirs` (what the helper could not join itself). */
-function addToCgroups(dirs: Iterable<string>, pid: number): void {
-  for (const dir of dirs) {
-    try {
-      fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
-    } catch (e) {
-      throw describeSystemError(`join cgroup ${dir}`, e);
-    }
+/** Writes pid to the cgroup.procs of `dir` (a cgroup2 directory the helper could not be cloned into). */
+function addToCgroup(dir: string, pid: number): void {
+  try {
+    fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+  } catch (e) {
+    throw describeSystemError(`join cgroup ${dir}`, e);
   }
 }
 
@@ -133,10 +131,6 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
   if (status === 'paused' && !opts.ignorePaused) throw new TsrunError('cannot exec in a paused container (use --ignore-paused to override)');
   const config = containerConfig(rec);
   const proc = opts.proc;
-  return execIn(opts, rec, config, proc);
-}
-
-async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: Process): Promise<number> {
   const log = getLogger();
 
   if (proc.terminal && opts.detach && !opts.consoleSocket) throw new TsrunError('cannot allocate tty if runc will detach without setting console socket');
@@ -161,9 +155,7 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
     // As create's init, the helper joins the container's cgroups itself (no RCU grace period,
     // see lifecycle/create.ts): born in the cgroup2 one, writing "0" to the v1 "tasks" files
     // before any setns (it is cloned in the host's namespaces, so it can).
-    const targets = cgroupTargets(rec, opts.subCgroups);
-    const unified = targets.get('');
-    const v1Dirs = new Set([...targets].filter(([c]) => c !== '').map(([, d]) => d));
+    const { tasksFiles, unifiedDir } = selfJoinTargets(cgroupTargets(rec, opts.subCgroups));
     const plan = buildExecPlan({
       config,
       proc,
@@ -172,7 +164,7 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.steps,
       console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 } : undefined,
-      joinCgroups: [...v1Dirs].map((d) => path.join(d, 'tasks')),
+      joinCgroups: tasksFiles,
     });
     const child = spawnInit({
       initPath: initHelperPath(),
@@ -185,12 +177,12 @@ async function execIn(opts: ExecOptions, rec: StateRecord, config: Spec, proc: P
       // namespace, whose init then cannot finish dying (the kernel waits for every pid of the
       // namespace to be released): delete would time out.
       cloneParent: false,
-      ...(unified ? { intoCgroup: unified } : {}),
+      ...(unifiedDir ? { intoCgroup: unifiedDir } : {}),
     });
     pid = child.pid;
     seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
-      if (unified && !child.inCgroup) addToCgroups([unified], pid);
+      if (unifiedDir && !child.inCgroup) addToCgroup(unifiedDir, pid);
       sendPlan(child.syncFd, plan.steps);
       awaitExec(child.syncFd);
     } finally {

@@ -80,7 +80,7 @@ export interface PlanInput {
   id?: string;
   /** Host path of the status fifo (when startContainer/poststart hooks need `start` to wait). */
   statusFifoPath?: string;
-  /** cgroup v1 "tasks" files the init writes "0" to, first of all (CgroupHandle.selfJoin). */
+  /** cgroup v1 "tasks" files the init writes "0" to, first of all (cgroups/dirs.ts selfJoinTargets). */
   joinCgroups?: readonly string[];
 }
 
@@ -94,10 +94,10 @@ export interface InitPlan {
 /**
  * How the init is cloned: new namespaces are clone flags, but for a new time
  * namespace (the helper unshares it, see buildPlan) and a new cgroup
- * namespace (rooted where the helper is when it is made: OP_UNSHARE, after
- * the parent moved it into its cgroups); a pid namespace
- * given by path is joined in the addon around clone. Known before the plan,
- * so create can clone the init while its cgroups are made.
+ * namespace (rooted where the helper is when it is made: OP_UNSHARE, once it
+ * is in its cgroups); a pid namespace given by path is joined in the addon
+ * around clone. Known before the plan: create decides from it how the init
+ * joins its cgroups, and clones it before building the plan.
  */
 export function initCloneTarget(linux: NonNullable<Spec['linux']>): { cloneFlags: number; joinPidNs?: string; newTimeNs: boolean; newCgroupNs: boolean } {
   let cloneFlags = 0;

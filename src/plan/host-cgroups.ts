@@ -1,5 +1,6 @@
 /** What the host's cgroup mounts look like, read from /proc/self/mountinfo and /proc/self/cgroup. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface CgroupMount {
   /** Mount point on the host, e.g. /sys/fs/cgroup/memory. */
@@ -41,6 +42,18 @@ export function parseProcCgroup(text: string): Map<string, string> {
     else for (const c of ctrls.split(',')) m.set(c, p);
   }
   return m;
+}
+
+/** The host directory of this process's own cgroup in each hierarchy where it is visible, in mount order. */
+export function ownCgroupDirs(mounts: readonly CgroupMount[], self: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const m of mounts) {
+    const p = self.get(m.fsType === 'cgroup2' ? '' : m.controllers[0] ?? '');
+    if (p === undefined) continue;
+    if (m.root !== '/' && p !== m.root && !p.startsWith(`${m.root}/`)) continue;
+    out.push(path.join(m.mountPoint, m.root === '/' ? p : p.slice(m.root.length)));
+  }
+  return out;
 }
 
 let hostCgroups: { mounts: CgroupMount[]; self: Map<string, string> } | undefined;
