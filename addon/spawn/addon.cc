@@ -9,6 +9,7 @@
 #include "console.h"
 #include "mountfd.h"
 #include "native_error.h"
+#include "reexec.h"
 #include "seccomp.h"
 #include "spawn.h"
 #include "wait.h"
@@ -188,6 +189,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   bpf_register(env, exports);
   mountfd_register(env, exports);
   cgroup_warm_register(env, exports);
+  reexec_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));

@@ -17,7 +17,9 @@
  * file itself. Other specifiers (node:*, npm packages, the .node addon) go to
  * Node's require.
  *
- * Code cache: dist/bundle/<key>.cache. It is (re)written, atomically, when a
+ * Code cache: dist/bundle/<key>.cache (<key>.fixed-seed.cache under
+ * --no-rehash-snapshot, see src/util/hash-flood.ts: V8 rejects a cache made
+ * under other flags, and one file for both would be rewritten back and forth). It is (re)written, atomically, when a
  * command that used the bundle exits 0 and the cache was missing or rejected
  * (another Node version or V8 flags), so it holds the functions a real run
  * compiled. Nothing is written where the process cannot write, and a bad
@@ -40,6 +42,7 @@ const factories = new Map<string, Factory>();
 const instances = new Map<string, Mod>();
 const triedBundles = new Set<string>();
 const staleCaches: { file: string; script: vm.Script }[] = [];
+const CACHE_SUFFIX = process.execArgv.includes('--no-rehash-snapshot') ? '.fixed-seed.cache' : '.cache';
 
 /** Reads dist/bundle/<key> (and its cache) and registers its modules; false when there is none. */
 function loadBundle(key: string): boolean {
@@ -54,13 +57,13 @@ function loadBundle(key: string): boolean {
   }
   let cachedData: Buffer | undefined;
   try {
-    cachedData = fs.readFileSync(`${file}.cache`);
+    cachedData = fs.readFileSync(file + CACHE_SUFFIX);
   } catch {
     cachedData = undefined;
   }
   const script = new vm.Script(source, { filename: file, cachedData });
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSRUN_WRITE_CODE_CACHE === '1') {
-    staleCaches.push({ file: `${file}.cache`, script });
+    staleCaches.push({ file: file + CACHE_SUFFIX, script });
   }
   const table = script.runInThisContext() as Record<string, Factory>;
   for (const k of Object.keys(table)) if (!factories.has(k)) factories.set(k, table[k]);

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ERR_EXIST, ERR_NOT_EXIST, TsrunError, describeSystemError } from '../errors';
 import { STATE_FILE, containerDir, validateId } from './paths';
+import { guardJsonParse } from '../util/hash-flood';
 
 /**
  * What tsrun remembers about a container. Modules may add their own fields
@@ -93,6 +94,7 @@ export function loadState(root: string, id: string): StateRecord {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new TsrunError(ERR_NOT_EXIST);
     throw describeSystemError(`read state of container ${id}`, e);
   }
+  guardJsonParse(text, file);
   let rec: StateRecord;
   try {
     rec = JSON.parse(text) as StateRecord;

@@ -70,6 +70,37 @@ test('create: the init is the caller\'s child (CLONE_PARENT), as containerd\'s s
   assert.is(sb.tsrun(['delete', id]).status, 0);
 });
 
+test('a state with enough strings for hash flooding: start/state/kill/delete re-execute with a per-process seed and work', () => {
+  const annotations = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`org.example.a${i}`, String(i)]));
+  const b = sb.bundle({ args: ['sleep', '30'], edit: (c) => (c.annotations = annotations) });
+  const id = sb.id();
+  assert.is(sb.tsrun(['create', '--bundle', b, id]).status, 0);
+  const reexec = /level=debug msg="re-executing with a per-process hash seed" file=\S+state.json strings=\d+/;
+  const st = sb.tsrun(['state', id], { globals: ['--debug'] });
+  assert.is(st.status, 0, st.stderr);
+  assert.match(st.stderr, reexec);
+  const doc = JSON.parse(st.stdout);
+  assert.is(doc.status, 'created');
+  assert.equal(doc.annotations, annotations);
+  for (const args of [['start', id], ['kill', id, 'KILL']]) {
+    const r = sb.tsrun(args, { globals: ['--debug'] });
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stderr, reexec, args[0]);
+  }
+  sb.waitStatus(id, 'stopped');
+  const d = sb.tsrun(['delete', id], { globals: ['--debug'] });
+  assert.is(d.status, 0, d.stderr);
+  assert.match(d.stderr, reexec);
+  assert.is(sb.tsrun(['state', id]).status, 1);
+  // An ordinary state is parsed in place.
+  const small = sb.id();
+  assert.is(sb.tsrun(['create', '--bundle', sb.bundle({ args: ['true'] }), small]).status, 0);
+  const s2 = sb.tsrun(['state', small], { globals: ['--debug'] });
+  assert.is(s2.status, 0, s2.stderr);
+  assert.not.match(s2.stderr, /re-executing/);
+  assert.is(sb.tsrun(['delete', '--force', small]).status, 0);
+});
+
 test('a created container only runs its process after start', () => {
   const marker = 'started-marker';
   const b = sb.bundle({ args: ['sh', '-c', `touch /tmp/${marker}`], edit: (c) => (c.root.readonly = false) });

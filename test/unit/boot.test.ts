@@ -30,6 +30,29 @@ test('bin/tsrun: the static launcher runs the CLI without NODE_OPTIONS and NODE_
   assert.is(r.stderr, '');
 });
 
+test('bin/tsrun: start, state, kill and delete run with the fixed hash seed, every other command without', () => {
+  // A stand-in "node" first on PATH shows what the launcher executes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-fake-node-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    const argvOf = (args: string[]): string[] => {
+      const r = spawnSync(BIN, args, { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout.trimEnd().split('\n');
+    };
+    const boot = `${fs.realpathSync(REPO)}/build/Release/../../dist/src/cli/boot.js`; // as the launcher spells it
+    for (const verb of ['start', 'state', 'kill', 'delete']) {
+      assert.equal(argvOf([verb, 'c1']), ['--no-rehash-snapshot', boot, verb, 'c1'], verb);
+    }
+    assert.equal(argvOf(['--root', '/tmp/r', '--log-format', 'json', 'delete', '--force', 'c1']).slice(0, 2), ['--no-rehash-snapshot', boot]);
+    for (const args of [['create', '--bundle', '/b', 'state'], ['run', 'kill'], ['exec', 'c1', 'kill'], ['list'], ['--version'], ['spec']]) {
+      assert.equal(argvOf(args), [boot, ...args], args.join(' '));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('every command module has a bundle, and the CLI core has one', () => {
   assert.ok(fs.existsSync(path.join(BUNDLES, 'src/cli/main.js')));
   for (const f of fs.readdirSync(path.join(REPO, 'dist/src/commands')).filter((n) => n.endsWith('.js'))) {
