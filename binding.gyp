@@ -20,8 +20,8 @@
       "target_name": "tsrun",
       "type": "executable",
       "sources": [ "addon/launcher/tsrun.c" ],
-      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ],
-      "ldflags": [ "-static", "-s" ]
+      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra", "-ffreestanding", "-fno-stack-protector", "-fno-pie" ],
+      "ldflags": [ "-static", "-nostdlib", "-no-pie", "-s" ]
     },
     {
       "target_name": "tsrun-seccomp-agent",

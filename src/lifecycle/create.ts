@@ -9,7 +9,7 @@ import { TsrunError, describeSystemError } from '../errors';
 import type { Globals } from '../cli/types';
 import { loadBundleConfig } from '../config/load';
 import { resolveExecutable, resolveInRoot } from '../config/semantic';
-import { getLogger } from '../log/logger';
+import { getLogger, rfc3339 } from '../log/logger';
 import { readHostCgroups } from '../plan/host-cgroups';
 import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
@@ -200,7 +200,7 @@ function create(opts: CreateOptions): Created {
         initStartTime,
         bundle,
         rootfs,
-        created: new Date().toISOString(),
+        created: rfc3339(),
         owner: currentOwner(),
         annotations: config.annotations ?? {},
         cloneParent: child.cloneParent,

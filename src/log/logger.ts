@@ -51,12 +51,35 @@ function logrusValue(v: unknown): string {
   return JSON.stringify(s);
 }
 
-/** RFC 3339 with milliseconds, UTC. */
-export function rfc3339(d: Date = new Date()): string {
-  return d.toISOString();
+/**
+ * RFC 3339 with milliseconds, UTC: Date#toISOString's text, computed from the
+ * epoch milliseconds because V8 loads the local time zone (ICU, /etc/localtime)
+ * for the first Date it formats, ~0.2 ms of a command that only needs UTC.
+ */
+export function rfc3339(d: Date | number = Date.now()): string {
+  const ms = typeof d === 'number' ? d : d.getTime();
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  // Howard Hinnant's days_from_civil, inverted (civil_from_days).
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const sec = Math.floor(rest / 1000);
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(h, 2)}:${pad(m, 2)}:${pad(sec, 2)}.${pad(rest - sec * 1000, 3)}Z`;
 }
 
-export function formatText(level: Level, msg: string, fields?: Fields, time: Date = new Date()): string {
+export function formatText(level: Level, msg: string, fields?: Fields, time: Date | number = Date.now()): string {
   let line = `time="${rfc3339(time)}" level=${LOGRUS_NAME[level]} msg=${logrusValue(msg)}`;
   if (fields) for (const k of Object.keys(fields)) line += ` ${k}=${logrusValue(fields[k])}`;
   return line + '\n';

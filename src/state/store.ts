@@ -59,7 +59,11 @@ export function ensureRoot(root: string): void {
   }
 }
 
-/** Atomically replaces `<dir>/state.json`: temp file, fsync, rename (0600). */
+/**
+ * Atomically replaces `<dir>/state.json`: temp file, rename (0600). No fsync,
+ * as in runc: the rename is what readers need, and state describes processes
+ * that do not outlive the machine (the root is on tmpfs, /run, by default).
+ */
 export function writeState(dir: string, rec: StateRecord): void {
   const final = path.join(dir, STATE_FILE);
   const tmp = path.join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
@@ -68,7 +72,6 @@ export function writeState(dir: string, rec: StateRecord): void {
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
     try {
       fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -157,12 +160,27 @@ export function listContainers(root: string): StateRecord[] {
   return out;
 }
 
-/** The creator's user name (runc shows it in `list`), or the uid when it has none. */
-export function currentOwner(): string {
+/**
+ * The creator's user name (runc shows it in `list`), or the uid when
+ * /etc/passwd has none. Read directly rather than through os.userInfo():
+ * that loads Node's os module and glibc's NSS, ~0.4 ms of every create.
+ */
+export function currentOwner(passwdFile = '/etc/passwd'): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  let passwd = '';
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('node:os') as typeof import('node:os')).userInfo().username;
+    passwd = fs.readFileSync(passwdFile, 'latin1');
   } catch {
-    return String(typeof process.getuid === 'function' ? process.getuid() : '');
+    /* no passwd file: the uid it is */
   }
+  return ownerFromPasswd(passwd, uid);
+}
+
+/** The first /etc/passwd entry with `uid` ("name:x:uid:gid:..."), else the uid itself. */
+export function ownerFromPasswd(passwd: string, uid: number): string {
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':', 4);
+    if (f.length >= 3 && f[2] === String(uid) && f[0] !== '') return f[0];
+  }
+  return String(uid);
 }

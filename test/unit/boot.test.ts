@@ -53,6 +53,13 @@ test('bin/tsrun: start, state, kill and delete run with the fixed hash seed, eve
   }
 });
 
+test('bin/tsrun: without a node on PATH, one clear line and exit 127 (execvp\'s convention)', () => {
+  const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { PATH: '/nonexistent-tsrun-dir:' } });
+  assert.is(r.status, 127);
+  assert.is(r.stdout, '');
+  assert.is(r.stderr, 'tsrun: exec node: No such file or directory\n');
+});
+
 test('every command module has a bundle, and the CLI core has one', () => {
   assert.ok(fs.existsSync(path.join(BUNDLES, 'src/cli/main.js')));
   for (const f of fs.readdirSync(path.join(REPO, 'dist/src/commands')).filter((n) => n.endsWith('.js'))) {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configureLogger, formatText, getLogger, Logger } from '../../src/log/logger';
+import { configureLogger, formatText, getLogger, Logger, rfc3339 } from '../../src/log/logger';
 
 const LOGGER = path.resolve(__dirname, '../../src/log/logger.js');
 const RFC3339_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -90,6 +90,13 @@ test('unwritable log file: the line still reaches stderr', () => {
 test('getLogger returns the configured logger', () => {
   const l = configureLogger({ format: 'text', level: 'error' });
   assert.is(getLogger(), l);
+});
+
+test('rfc3339 is Date#toISOString, without a Date (leap years, century rules, epoch, far future)', () => {
+  const samples = [0, 1, 999, 86_399_999, 951_782_400_000, 951_868_799_999, 4_107_542_399_999, 1_795_651_200_123, 253_402_300_799_999];
+  for (let i = 0; i < 2000; i++) samples.push(Math.floor(Math.random() * 253_402_300_799_999));
+  for (const ms of samples) assert.is(rfc3339(ms), new Date(ms).toISOString(), String(ms));
+  assert.is(rfc3339(new Date('2026-11-25T17:00:00.123Z')), '2026-11-25T17:00:00.123Z');
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { withLock, lockPath } from '../../src/state/lock';
 import { containerDir, validateId, MAX_ID_LENGTH } from '../../src/state/paths';
 import { parseProcStat, processAlive, readStartTime, waitForExit } from '../../src/state/proc';
 import { containerStatus, ociState } from '../../src/state/status';
-import { createContainerDir, listContainers, loadState, removeContainerDir, writeState, type StateRecord } from '../../src/state/store';
+import { createContainerDir, listContainers, loadState, ownerFromPasswd, removeContainerDir, writeState, type StateRecord } from '../../src/state/store';
 
 const DIST_SRC = path.resolve(__dirname, '../../src');
 
@@ -29,6 +29,15 @@ test('validateId', () => {
   assert.is(containerDir('/r', 'abc'), '/r/abc');
   assert.throws(() => containerDir('/r', '../etc'));
   assert.throws(() => lockPath('/r', 'a/b'));
+});
+
+test('ownerFromPasswd: the name of the first entry with the uid, else the uid', () => {
+  const passwd = 'root:x:0:0:root:/root:/bin/bash\n# comment\n:x:7::\ntoor:x:0:0::/:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n';
+  assert.is(ownerFromPasswd(passwd, 0), 'root');
+  assert.is(ownerFromPasswd(passwd, 1000), 'alice');
+  assert.is(ownerFromPasswd(passwd, 100), '100', 'uid 100 is not uid 1000');
+  assert.is(ownerFromPasswd(passwd, 7), '7', 'an entry without a name');
+  assert.is(ownerFromPasswd('', 0), '0');
 });
 
 test('createContainerDir: modes, exclusive', () => {
