@@ -17,6 +17,11 @@
       "ldflags": [ "-static" ]
     },
     {
+      "target_name": "tsrun_exit",
+      "sources": [ "addon/exit/exit.c" ],
+      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ]
+    },
+    {
       "target_name": "tsrun",
       "type": "executable",
       "sources": [ "addon/launcher/tsrun.c" ],

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError } from '../errors';
 import { configureLogger, getLogger, writeFd, type Level } from '../log/logger';
+import { exitNow } from '../native/exit';
 import { parseArgv, UsageError, type ParseResult } from './argv';
 import type { CommandRun, Globals } from './types';
 import { COMMANDS, GLOBAL_FLAGS, type FlagDef } from './table';
@@ -153,8 +154,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 function finish(code: number): void {
   // A command has returned and every write was synchronous (fs.writeSync, pino's
   // sync destination): exit now, so nothing it left behind (a socket, a timer, a
-  // child handle) keeps tsrun alive, and no time goes to tearing down the loop.
-  process.exit(code);
+  // child handle) keeps tsrun alive, and no time goes to tearing down the loop or V8.
+  exitNow(code);
 }
 
 main(process.argv.slice(2)).then(finish, (e) => finish(reportError(e)));
