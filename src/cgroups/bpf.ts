@@ -22,7 +22,6 @@
  * dst_reg:4/src_reg:4, off s16, imm s32). Loading and attaching is native
  * (addon/spawn/bpf.cc, bpf-native.ts).
  */
-import * as os from 'node:os';
 import { effectiveRules } from './devices';
 import type { DeviceRule } from './types';
 
@@ -101,9 +100,12 @@ export function deviceFilterInsns(rules: DeviceRule[]): Insn[] {
   return out;
 }
 
+/** Host byte order, without loading node:os for it (every create loads this module). */
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** struct bpf_insn[] in host byte order. */
 export function encode(insns: Insn[]): Buffer {
-  const le = os.endianness() === 'LE';
+  const le = HOST_LE;
   const buf = Buffer.alloc(insns.length * 8);
   insns.forEach((ins, i) => {
     const o = i * 8;

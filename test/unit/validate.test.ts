@@ -56,6 +56,12 @@ function config(errs: ValidationError[], path: string): string | undefined {
   return errs.find((e) => e.path === path)?.message;
 }
 
+
+test('the generated validators require nothing (src/util/code-cache.ts hands them its own require)', () => {
+  const code = fs.readFileSync(path.resolve(__dirname, '../../src/config/validators.generated.js'), 'latin1');
+  assert.not.match(code, /\brequire\s*\(/);
+});
+
 test('schema errors name the path and what was expected', () => {
   const v = loadValidators();
   const errs = v.config({
