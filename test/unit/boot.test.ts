@@ -60,6 +60,16 @@ test('bin/tsrun: without a node on PATH, one clear line and exit 127 (execvp\'s 
   assert.is(r.stderr, 'tsrun: exec node: No such file or directory\n');
 });
 
+test('bin/tsrun: the launcher knows every command of the CLI table (its pick of the fixed hash seed stops at the first)', () => {
+  const src = fs.readFileSync(path.join(REPO, 'addon/launcher/tsrun.c'), 'utf8');
+  const list = /verbs\[\] = \{([^}]*)\}/.exec(src);
+  assert.ok(list, 'no verbs[] in addon/launcher/tsrun.c');
+  const verbs = [...list[1].matchAll(/"([a-z-]+)"/g)].map((m) => m[1]).sort();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { COMMANDS } = require(path.join(REPO, 'dist/src/cli/table.js')) as typeof import('../../src/cli/table');
+  assert.equal(verbs, COMMANDS.map((c) => c.name).sort());
+});
+
 test('every command module has a bundle, and the CLI core has one', () => {
   assert.ok(fs.existsSync(path.join(BUNDLES, 'src/cli/main.js')));
   for (const f of fs.readdirSync(path.join(REPO, 'dist/src/commands')).filter((n) => n.endsWith('.js'))) {
