@@ -101,8 +101,8 @@ static __attribute__((noreturn)) void fail(const char *what, const char *path, l
 /* The command is the first argument that names one (flag values such as
  * "json" or a path name none); a wrong guess only changes the speed. */
 static int fixed_seed_command(int argc, char **argv) {
-  static const char *const verbs[] = {"checkpoint", "create", "delete", "events", "exec", "features", "kill", "list",
-                                      "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"};
+  static const char *const verbs[] = {"create", "delete", "events", "exec", "features", "kill", "list",
+                                      "pause", "ps", "resume", "run", "spec", "start", "state", "update"};
   for (int i = 1; i < argc; i++) {
     for (size_t v = 0; v < sizeof verbs / sizeof *verbs; v++) {
       if (!same(argv[i], verbs[v])) continue;
