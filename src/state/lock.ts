@@ -73,7 +73,7 @@ function ownerAlive(owner: string): boolean {
   return processAlive(Number(m[1]), m[2] || undefined);
 }
 
-/** Removes `file` if it still holds `staleOwner`, under the takeover lock. */
+/** Removes `file` if it still holds `staleOwner` (dead, or an earlier image of this process), under the takeover lock. */
 function takeOver(file: string, staleOwner: string): void {
   const guard = `${file}.takeover`;
   if (!tryCreate(guard, identity())) {
@@ -86,7 +86,7 @@ function takeOver(file: string, staleOwner: string): void {
   }
   try {
     const now = readOwner(file);
-    if (now !== null && now === staleOwner && !ownerAlive(now)) fs.unlinkSync(file);
+    if (now !== null && now === staleOwner && (now === identity() || !ownerAlive(now))) fs.unlinkSync(file);
   } finally {
     fs.unlinkSync(guard);
   }
@@ -107,6 +107,12 @@ function acquire(root: string, id: string, file: string, timeoutMs: number): voi
     const cur = readOwner(file);
     if (cur === null) continue; // released between our open and read
     owner = cur;
+    // Our own pid and start time on a lock this image does not hold: an earlier image of this
+    // very process left it when it re-executed itself (src/util/hash-flood.ts). It is ours.
+    if (cur === me) {
+      takeOver(file, cur);
+      continue;
+    }
     // An empty file may be an owner between its open and its write: give it a moment.
     if (!ownerAlive(cur) && (cur !== '' || Date.now() - mtime(file) > 1_000)) {
       takeOver(file, cur);

@@ -16,7 +16,9 @@
  * measured (a string is at least two quotes), and one that could hold more
  * than FIXED_SEED_MAX_STRINGS strings makes the process re-execute itself
  * without the flag (same pid, argv, environment and fds) before anything was
- * changed, and parse it with a per-process seed like any other command.
+ * changed, and parse it with a per-process seed like any other command (a
+ * container lock the old image held is taken over by the new one: same pid and
+ * start time, src/state/lock.ts).
  */
 import { addonWith } from '../native/addon';
 import { getLogger } from '../log/logger';
