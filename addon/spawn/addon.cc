@@ -20,14 +20,6 @@
 
 namespace {
 
-// Throws `message` with .errno and .syscall, as Node's own fs errors do.
-void throw_native(Napi::Env env, const native_error &e) {
-  Napi::Error error = Napi::Error::New(env, e.msg);
-  error.Set("errno", Napi::Number::New(env, e.err));
-  error.Set("syscall", Napi::String::New(env, e.syscall));
-  error.ThrowAsJavaScriptException();
-}
-
 Napi::Value type_error(Napi::Env env, const char *what) {
   Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
   return env.Undefined();
@@ -99,10 +91,7 @@ class WaitWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (err_.err) {
-      Napi::Error error = Napi::Error::New(env, err_.msg);
-      error.Set("errno", Napi::Number::New(env, err_.err));
-      error.Set("syscall", Napi::String::New(env, err_.syscall));
-      deferred_.Reject(error.Value());
+      deferred_.Reject(native_error_js(env, err_).Value());
       return;
     }
     Napi::Object out = Napi::Object::New(env);

@@ -143,13 +143,6 @@ int send_fd(int sock, uint32_t type, int fd, native_error *e) {
   return 0;
 }
 
-void throw_native(Napi::Env env, const native_error &e) {
-  Napi::Error error = Napi::Error::New(env, e.msg);
-  error.Set("errno", Napi::Number::New(env, e.err));
-  error.Set("syscall", Napi::String::New(env, e.syscall));
-  error.ThrowAsJavaScriptException();
-}
-
 Napi::Value IdmapTree(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean() || !info[3].IsString() ||

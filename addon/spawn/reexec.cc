@@ -3,9 +3,10 @@
 // marks stdio close-on-exec too, so 0-2 are made inheritable again.
 #include "reexec.h"
 
+#include "native_error.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <string>
@@ -41,20 +42,18 @@ Napi::Value Execve(const Napi::CallbackInfo &info) {
   }
   std::string path = info[0].As<Napi::String>().Utf8Value();
   std::vector<char *> a = c_array(argv), e = c_array(envp);
-  const char *syscall = "fcntl";
+  native_error err{};
   for (int fd = 0; fd <= 2; fd++) {
     int flags = fcntl(fd, F_GETFD);
-    if (flags >= 0 && (flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) goto failed;
+    if (flags >= 0 && (flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) {
+      native_fail(&err, errno, "fcntl", "clear FD_CLOEXEC on fd %d", fd);
+      throw_native(env, err);
+      return env.Undefined();
+    }
   }
-  syscall = "execve";
   execve(path.c_str(), a.data(), e.data());
-failed:
-  int err = errno;
-  std::string msg = std::string(syscall) + " " + path + ": " + strerror(err);
-  Napi::Error error = Napi::Error::New(env, msg);
-  error.Set("errno", Napi::Number::New(env, err));
-  error.Set("syscall", Napi::String::New(env, syscall));
-  error.ThrowAsJavaScriptException();
+  native_fail(&err, errno, "execve", "%s", path.c_str());
+  throw_native(env, err);
   return env.Undefined();
 }
 
