@@ -107,14 +107,10 @@ function acquire(root: string, id: string, file: string, timeoutMs: number): voi
     const cur = readOwner(file);
     if (cur === null) continue; // released between our open and read
     owner = cur;
-    // Our own pid and start time on a lock this image does not hold: an earlier image of this
-    // very process left it when it re-executed itself (src/util/hash-flood.ts). It is ours.
-    if (cur === me) {
-      takeOver(file, cur);
-      continue;
-    }
-    // An empty file may be an owner between its open and its write: give it a moment.
-    if (!ownerAlive(cur) && (cur !== '' || Date.now() - mtime(file) > 1_000)) {
+    // Stale: a dead owner (an empty file may be an owner between its open and its write: give it
+    // a moment), or our own pid and start time on a lock this image does not hold, which an
+    // earlier image of this very process left when it re-executed itself (src/util/hash-flood.ts).
+    if (cur === me || (!ownerAlive(cur) && (cur !== '' || Date.now() - mtime(file) > 1_000))) {
       takeOver(file, cur);
       continue;
     }

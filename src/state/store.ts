@@ -178,9 +178,10 @@ export function currentOwner(passwdFile = '/etc/passwd'): string {
 
 /** The first /etc/passwd entry with `uid` ("name:x:uid:gid:..."), else the uid itself. */
 export function ownerFromPasswd(passwd: string, uid: number): string {
+  const want = String(uid);
   for (const line of passwd.split('\n')) {
     const f = line.split(':', 4);
-    if (f.length >= 3 && f[2] === String(uid) && f[0] !== '') return f[0];
+    if (f.length >= 3 && f[2] === want && f[0] !== '') return f[0];
   }
-  return String(uid);
+  return want;
 }
