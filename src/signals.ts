@@ -18,15 +18,16 @@ export const SIGNALS: Readonly<Record<string, number>> = {
 };
 
 /**
- * Parses a signal given as a number (1..64) or a name, with or without SIG,
+ * Parses a signal given as a number (0..64) or a name, with or without SIG,
  * case-insensitive; undefined/empty → SIGTERM. Unknown → TsrunError(`unknown signal "x"`).
+ * 0 is no signal: kill(2)'s liveness probe, which runc's `kill ID 0` passes on.
  */
 export function parseSignal(s: string | undefined): number {
   if (s === undefined || s === '') return DEFAULT_SIGNAL;
   const fail = () => new TsrunError(`unknown signal "${s}"`);
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n < 1 || n > SIGRTMAX) throw fail();
+    if (n > SIGRTMAX) throw fail();
     return n;
   }
   let name = s.toUpperCase();

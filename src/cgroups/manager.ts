@@ -292,6 +292,8 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
         cg.warnings.push(`not joining the cgroup2 hierarchy: ${(e as Error).message}`);
       }
     }
+    const busy = processesInJoined(rec);
+    if (busy > 0) cg.warnings.push(`container's cgroup is not empty: ${busy} process(es) found`);
     applyResources(rec, r, rules, { update: false, warn: (m) => cg.warnings.push(m) });
   } catch (e) {
     try {
@@ -302,6 +304,32 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
     throw e;
   }
   return cg;
+}
+
+/**
+ * runc warns when a container joins a cgroup that already holds processes:
+ * the most processes found in one pre-existing cgroup (its sub-cgroups
+ * included), 0 when every cgroup was made here. Only cgroups that existed
+ * are read, so a fresh create pays nothing.
+ */
+function processesInJoined(rec: CgroupRecord): number {
+  let most = 0;
+  const count = (dir: string): number => {
+    let n = (cgReadOpt(dir, 'cgroup.procs') ?? '').split('\n').filter((l) => l.trim() !== '').length;
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      /* raced with removal */
+    }
+    for (const e of entries) if (e.isDirectory()) n += count(path.join(dir, e.name));
+    return n;
+  };
+  for (const dir of new Set(Object.values(rec.paths))) {
+    if (rec.created.includes(dir)) continue;
+    most = Math.max(most, count(dir));
+  }
+  return most;
 }
 
 /** Re-opens a container's cgroups from its state record (pause, resume, update, events, ps, kill, delete). */

@@ -6,7 +6,9 @@
 import type { CommandRun, Invocation } from '../cli/types';
 import { TsrunError } from '../errors';
 import type { Process } from '../config/types';
-import { containerConfig, execProcess, readProcessFile, validateProcess } from '../lifecycle/exec';
+import { containerConfig, execProcess, parseSubCgroups, readProcessFile, validateProcess } from '../lifecycle/exec';
+import { getLogger } from '../log/logger';
+import { dropUngrantable, grantableMask } from '../plan/capabilities';
 import { loadState } from '../state/store';
 
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
@@ -54,17 +56,22 @@ export const run: CommandRun = async (inv) => {
     const root = inv.globals.root;
     const preserveFds = Number(inv.flags.preserveFds ?? 0);
     if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new TsrunError(`--preserve-fds: invalid value "${inv.flags.preserveFds}"`);
+    const subCgroups = strs(inv.flags.cgroup);
+    parseSubCgroups(subCgroups); // runc's argument errors first
     let proc: Process;
+    const rec = loadState(root, id); // "container does not exist" before anything else
+    const config = containerConfig(rec);
     if (inv.flags.process !== undefined && inv.flags.process !== '') {
-      loadState(root, id); // "container does not exist" before anything else
       proc = readProcessFile(String(inv.flags.process));
     } else {
       if (inv.positionals.length < 2) throw new TsrunError('exec: no command given (and no --process)');
-      const rec = loadState(root, id);
-      const base = containerConfig(rec).process;
+      const base = config.process;
       if (!base) throw new TsrunError('the container config has no process');
       proc = processFromFlags(inv, base);
     }
+    // runtime-spec 1.3.0: what cannot be granted is warned about and dropped, not fatal (as create).
+    const inUserNs = (config.linux?.namespaces ?? []).some((n) => n.type === 'user');
+    for (const w of dropUngrantable(proc.capabilities, grantableMask(inUserNs), 'process.capabilities')) getLogger().warn(w);
     return await execProcess({
       globals: inv.globals,
       id,
@@ -73,7 +80,7 @@ export const run: CommandRun = async (inv) => {
       pidFile: inv.flags.pidFile === undefined ? undefined : String(inv.flags.pidFile),
       consoleSocket: inv.flags.consoleSocket === undefined ? undefined : String(inv.flags.consoleSocket),
       preserveFds,
-      subCgroups: strs(inv.flags.cgroup),
+      subCgroups,
       ignorePaused: Boolean(inv.flags.ignorePaused),
     });
   } catch (e) {

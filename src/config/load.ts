@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError } from '../errors';
+import { normalizeDeviations } from './deviations';
+import { adaptToHost } from './host-adapt';
 import { checkSemantics } from './semantic';
 import type { Spec } from './types';
 import { formatValidationError, validateConfig, type ValidationError } from './validators';
@@ -76,6 +78,8 @@ export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) =>
   }
   onParsed?.(doc);
 
+  // What real engines send outside the schema and runc accepts (src/config/deviations.ts).
+  const deviationWarnings = normalizeDeviations(doc);
   const schemaErrors = validateConfig(doc);
   if (schemaErrors.length > 0) {
     const lines = schemaErrors.map(formatValidationError);
@@ -84,8 +88,10 @@ export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) =>
   const config = doc as Spec;
 
   const rootfs = config.root ? resolveRootfs(bundle, config.root.path) : '';
-  const { errors, warnings } = checkSemantics(config, bundle, rootfs);
-  if (errors.length > 0) throw new ConfigError(summary(errors), [], errors, warnings, configPath);
+  const semantic = checkSemantics(config, bundle, rootfs);
+  const warnings = [...deviationWarnings, ...semantic.warnings];
+  if (semantic.errors.length > 0) throw new ConfigError(summary(semantic.errors), [], semantic.errors, warnings, configPath);
+  warnings.push(...adaptToHost(config));
   return { config, bundle, rootfs, warnings };
 }
 

@@ -57,6 +57,8 @@ export function validateProcess(p: unknown, where: string): Process {
   if (!proc.cwd) throw new TsrunError('cwd property must not be empty');
   if (!path.posix.isAbsolute(proc.cwd)) throw new TsrunError('cwd property must be an absolute path');
   if (!proc.args || proc.args.length === 0) throw new TsrunError('args must not be empty');
+  // The schema lets a process omit user; runc then runs it as 0:0.
+  if (!proc.user) proc.user = { uid: 0, gid: 0 };
   return proc;
 }
 
@@ -78,26 +80,64 @@ export function readProcessFile(file: string): Process {
 }
 
 /**
- * The cgroup directories the process joins, by controller ("" = cgroup2):
- * the container's, or a sub-cgroup of it (`--cgroup`). Empty when the
- * container has no cgroup (created with --cgroup-manager disabled).
+ * runc's getSubCgroupPaths: `--cgroup path` (every controller) or
+ * `--cgroup ctrl[,ctrl]:path`, with runc's errors. Keys: "" or the controller.
  */
-function cgroupTargets(rec: StateRecord, sub: string[] | undefined): Record<string, string> {
+export function parseSubCgroups(args: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const a of args) {
+    const i = a.indexOf(':');
+    if (i < 0) {
+      if (out.has('')) throw new TsrunError('invalid --cgroup argument(s): multiple paths specified');
+      out.set('', a);
+      continue;
+    }
+    for (const c of a.slice(0, i).split(',')) {
+      if (c === '') throw new TsrunError(`invalid --cgroup argument: ${a} (empty <controller> prefix)`);
+      if (out.has(c)) throw new TsrunError(`invalid --cgroup argument(s): controller ${c} specified multiple times`);
+      out.set(c, a.slice(i + 1));
+    }
+  }
+  return out;
+}
+
+/**
+ * The cgroup directories the process joins, by controller ("" = cgroup2):
+ * the container's, or a sub-cgroup of it (`--cgroup`, runc's semantics: a
+ * path that leaves the container's cgroup is "not a sub cgroup path", a
+ * controller the container has no cgroup for is unknown). A controller's own
+ * --cgroup wins over a plain one. Empty when the container has no cgroup
+ * (created with --cgroup-manager disabled). Exported for tests.
+ */
+export function cgroupTargets(paths: Record<string, string> | undefined, sub: readonly string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  const paths = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
+  const subFor = parseSubCgroups(sub ?? []);
   if (!paths || Object.keys(paths).length === 0) {
-    if (sub && sub.length > 0) throw new TsrunError('--cgroup: the container has no cgroup');
+    if (subFor.size > 0) throw new TsrunError('--cgroup: the container has no cgroup');
     return out;
   }
-  const subFor = new Map<string, string>();
-  for (const s of sub ?? []) {
-    const i = s.indexOf(':');
-    if (i < 0) subFor.set('', s);
-    else for (const c of s.slice(0, i).split(',')) subFor.set(c, s.slice(i + 1));
+  // A v1 hierarchy may be keyed by its joined name ("cpu,cpuacct"): each of its controllers names it.
+  const keyOf = new Map<string, string>();
+  for (const k of Object.keys(paths)) {
+    keyOf.set(k, k);
+    for (const c of k.split(',')) if (!keyOf.has(c)) keyOf.set(c, k);
+  }
+  const perKey = new Map<string, string>();
+  for (const [c, rel] of subFor) {
+    if (c === '') continue;
+    const k = keyOf.get(c);
+    if (k === undefined) throw new TsrunError(`unknown controller ${c} in SubCgroupPaths`);
+    perKey.set(k, rel);
   }
   for (const [controller, dir] of Object.entries(paths)) {
-    const rel = subFor.get(controller) ?? subFor.get('');
-    out[controller] = rel ? path.join(dir, path.posix.normalize(`/${rel}`)) : dir;
+    const rel = perKey.get(controller) ?? subFor.get('');
+    if (rel === undefined || rel === '') {
+      out[controller] = dir;
+      continue;
+    }
+    const joined = path.join(dir, rel, '.');
+    if (joined !== dir && !joined.startsWith(dir + '/')) throw new TsrunError(`${rel} is not a sub cgroup path`);
+    out[controller] = joined;
   }
   return out;
 }
@@ -155,7 +195,9 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     // As create's init, the helper joins the container's cgroups itself (no RCU grace period,
     // see lifecycle/create.ts): born in the cgroup2 one, writing "0" to the v1 "tasks" files
     // before any setns (it is cloned in the host's namespaces, so it can).
-    const { tasksFiles, unifiedDir } = selfJoinTargets(cgroupTargets(rec, opts.subCgroups));
+    const { tasksFiles, unifiedDir } = selfJoinTargets(
+      cgroupTargets((rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths, opts.subCgroups),
+    );
     const plan = buildExecPlan({
       config,
       proc,

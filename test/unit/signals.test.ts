@@ -19,6 +19,8 @@ test('numbers, names, SIG prefix, any case', () => {
   assert.is(parseSignal('STKFLT'), 16);
   assert.is(parseSignal('64'), 64);
   assert.is(parseSignal('1'), 1);
+  assert.is(parseSignal('0'), 0, 'signal 0: the liveness probe (runc kill ID 0)');
+  assert.is(parseSignal('00'), 0);
 });
 
 test('default is SIGTERM', () => {
@@ -37,7 +39,7 @@ test('realtime signals', () => {
 });
 
 test('unknown signals', () => {
-  for (const s of ['x', 'SIGFOO', '0', '65', '-9', '9x', 'RTMIN+31', 'RTMAX-31', 'RTMIN-1', 'SIG', 'TOSTRING', 'constructor', '__proto__']) {
+  for (const s of ['x', 'SIGFOO', '65', '-9', '9x', 'RTMIN+31', 'RTMAX-31', 'RTMIN-1', 'SIG', 'TOSTRING', 'constructor', '__proto__']) {
     try {
       parseSignal(s);
       assert.unreachable(s);
