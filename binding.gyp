@@ -34,6 +34,14 @@
       "sources": [ "test/helpers/seccomp-agent.c" ],
       "defines": [ "_GNU_SOURCE" ],
       "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ]
+    },
+    {
+      "target_name": "tsrun-syscall-probe",
+      "type": "executable",
+      "sources": [ "test/helpers/syscall-probe.c" ],
+      "defines": [ "_GNU_SOURCE" ],
+      "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ],
+      "ldflags": [ "-static" ]
     }
   ]
 }

@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct libseccomp {
   uint32_t (*arch_resolve_name)(const char *name);
   uint32_t (*arch_native)(void);
   int (*syscall_resolve_name)(const char *name);
+  int (*syscall_resolve_name_arch)(uint32_t arch_token, const char *name);
   int (*rule_add_array)(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned int arg_cnt, const scmp_arg_cmp *args);
   int (*export_bpf)(scmp_filter_ctx ctx, int fd);
   int (*attr_set)(scmp_filter_ctx ctx, int attr, uint32_t value);
@@ -82,6 +84,7 @@ libseccomp *load() {
             sym(h, "seccomp_arch_resolve_name", &lib.arch_resolve_name, &err) &&
             sym(h, "seccomp_arch_native", &lib.arch_native, &err) &&
             sym(h, "seccomp_syscall_resolve_name", &lib.syscall_resolve_name, &err) &&
+            sym(h, "seccomp_syscall_resolve_name_arch", &lib.syscall_resolve_name_arch, &err) &&
             sym(h, "seccomp_rule_add_array", &lib.rule_add_array, &err) &&
             sym(h, "seccomp_export_bpf", &lib.export_bpf, &err) && sym(h, "seccomp_attr_set", &lib.attr_set, &err) &&
             sym(h, "seccomp_version", &lib.version, &err) && sym(h, "seccomp_api_get", &lib.api_get, &err);
@@ -131,11 +134,134 @@ struct ctx_guard {
   }
 };
 
+// ---- the -ENOSYS stub (runc's libcontainer/seccomp/patchbpf) ----
+// An allow-list profile answers every syscall it does not name with its
+// default action, EPERM usually; a syscall newer than the profile must get
+// ENOSYS instead, or libc never falls back (clone3 -> clone, fchmodat2 ->
+// fchmodat). So a short program is put in front of libseccomp's: per
+// architecture of the filter, a syscall number above the highest one the
+// profile names returns ENOSYS; anything else (and any other architecture,
+// which the filter's bad-arch action handles) goes on to the filter.
+const uint32_t AUDIT_X86_64 = 0xc000003eu;    // AUDIT_ARCH_X86_64
+const uint32_t SCMP_X32 = 0x4000003eu;        // SCMP_ARCH_X32: x86_64 audit arch without the 64-bit bit
+const uint32_t X32_SYSCALL_BIT = 0x40000000u;
+const uint32_t AUDIT_S390 = 0x00000016u, AUDIT_S390X = 0x80000016u;
+const uint32_t RET_ENOSYS = SECCOMP_RET_ERRNO | ENOSYS;
+
+struct arch_bound {
+  uint32_t audit;
+  int64_t native = -1;  // highest syscall number named (x32 mode: the x32 one)
+  int64_t x32 = -1;
+};
+
+// Jump targets while the stub is laid out: an index into the stub, or one of these.
+const int T_NEXT = -1, T_ENOSYS = -2, T_FILTER = -3;
+struct insn {
+  uint16_t code;
+  uint32_t k;
+  int jt = T_NEXT, jf = T_NEXT;  // conditional jumps
+  int ja = T_NEXT;               // BPF_JA target (in k)
+};
+
+std::vector<arch_bound> stub_bounds(libseccomp *l, const std::vector<uint32_t> &tokens, const std::vector<std::string> &names) {
+  std::vector<arch_bound> out;
+  for (uint32_t token : tokens) {
+    bool x32 = token == SCMP_X32;
+    int64_t most = -1;
+    for (const std::string &n : names) {
+      int nr = l->syscall_resolve_name_arch(token, n.c_str());
+      if (nr < 0) continue;  // unknown here, or a multiplexed pseudo-syscall (negative)
+      int64_t v = x32 ? (static_cast<uint32_t>(nr) | X32_SYSCALL_BIT) : nr;
+      if (v > most) most = v;
+    }
+    if (most < 0) continue;  // nothing named for this arch: the filter decides alone
+    uint32_t audit = x32 ? AUDIT_X86_64 : token;
+    arch_bound *b = nullptr;
+    for (arch_bound &e : out)
+      if (e.audit == audit) b = &e;
+    if (!b) {
+      out.push_back(arch_bound{audit});
+      b = &out.back();
+    }
+    int64_t &slot = x32 ? b->x32 : b->native;
+    if (most > slot) slot = most;
+  }
+  return out;
+}
+
+// The stub as sock_filters, or "" + empty when there is nothing to bound; error text otherwise.
+std::string build_stub(const std::vector<arch_bound> &bounds, std::vector<sock_filter> *outp) {
+  if (bounds.empty()) return "";
+  const uint16_t LD = BPF_LD | BPF_W | BPF_ABS, JEQ = BPF_JMP | BPF_JEQ | BPF_K, JGT = BPF_JMP | BPF_JGT | BPF_K,
+                 JSET = BPF_JMP | BPF_JSET | BPF_K, JA = BPF_JMP | BPF_JA, RET = BPF_RET | BPF_K;
+  const uint32_t OFF_NR = 0, OFF_ARCH = 4;  // struct seccomp_data
+  std::vector<insn> p;
+  p.push_back({LD, OFF_ARCH});
+  std::vector<size_t> dispatch;
+  for (size_t i = 0; i < bounds.size(); i++) {
+    dispatch.push_back(p.size());
+    p.push_back({JEQ, bounds[i].audit});
+  }
+  p.push_back({JA, 0, T_NEXT, T_NEXT, T_FILTER});
+  for (size_t i = 0; i < bounds.size(); i++) {
+    const arch_bound &b = bounds[i];
+    p[dispatch[i]].jt = static_cast<int>(p.size());
+    p.push_back({LD, OFF_NR});
+    // s390: a syscall number the kernel does not know is left as 0 (setup(2), long gone), so 0 means ENOSYS.
+    if (b.audit == AUDIT_S390 || b.audit == AUDIT_S390X) p.push_back({JEQ, 0, T_ENOSYS, T_NEXT});
+    if (b.audit == AUDIT_X86_64) {
+      if (b.native >= 0 && b.x32 >= 0) {
+        size_t jset = p.size();
+        p.push_back({JSET, X32_SYSCALL_BIT});
+        p.push_back({JGT, static_cast<uint32_t>(b.native), T_ENOSYS, T_FILTER});
+        p[jset].jt = static_cast<int>(p.size());
+        p.push_back({JGT, static_cast<uint32_t>(b.x32), T_ENOSYS, T_FILTER});
+      } else if (b.native >= 0) {
+        p.push_back({JSET, X32_SYSCALL_BIT, T_FILTER, T_NEXT});
+        p.push_back({JGT, static_cast<uint32_t>(b.native), T_ENOSYS, T_FILTER});
+      } else {
+        p.push_back({JSET, X32_SYSCALL_BIT, T_NEXT, T_FILTER});
+        p.push_back({JGT, static_cast<uint32_t>(b.x32), T_ENOSYS, T_FILTER});
+      }
+    } else {
+      p.push_back({JGT, static_cast<uint32_t>(b.native), T_ENOSYS, T_FILTER});
+    }
+  }
+  p.push_back({RET, RET_ENOSYS});
+  const int n = static_cast<int>(p.size());
+  const int at_enosys = n - 1, at_filter = n;
+  auto rel = [&](int from, int target, uint32_t *out) -> bool {
+    int abs = target == T_NEXT ? from + 1 : target == T_ENOSYS ? at_enosys : target == T_FILTER ? at_filter : target;
+    int off = abs - (from + 1);
+    if (off < 0) return false;
+    *out = static_cast<uint32_t>(off);
+    return true;
+  };
+  outp->clear();
+  for (int i = 0; i < n; i++) {
+    sock_filter f{p[i].code, 0, 0, p[i].k};
+    uint32_t jt = 0, jf = 0, ja = 0;
+    if (p[i].code == JA) {
+      if (!rel(i, p[i].ja, &ja)) return "bad jump";
+      f.k = ja;
+    } else if (BPF_CLASS(p[i].code) == BPF_JMP) {
+      if (!rel(i, p[i].jt, &jt) || !rel(i, p[i].jf, &jf)) return "bad jump";
+      if (jt > 255 || jf > 255) return "jump too long";  // a handful of architectures never gets near
+      f.jt = static_cast<uint8_t>(jt);
+      f.jf = static_cast<uint8_t>(jf);
+    }
+    outp->push_back(f);
+  }
+  return "";
+}
+
 // seccompCompile({defaultAction, archs: string[], optimize, rules: [{name, action, args: [{index, op, value, valueTwo}]}]})
-//   -> {program: Buffer, skipped: string[]}
+//      enosys?: {names: string[]}}
+//   -> {program: Buffer, skipped: string[], stubInstructions: number}
 // archs are libseccomp names ("x86_64"); the native arch is always present
 // (seccomp_init adds it). A syscall name libseccomp does not know is skipped
-// and returned in `skipped`, as runc does.
+// and returned in `skipped`, as runc does. With `enosys`, the -ENOSYS stub
+// bounded by those names is put in front of libseccomp's program.
 Napi::Value Compile(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   libseccomp *l = load();
@@ -155,6 +281,7 @@ Napi::Value Compile(const Napi::CallbackInfo &info) {
     if (level) l->attr_set(g.ctx, SCMP_FLTATR_CTL_OPTIMIZE, level);
   }
 
+  std::vector<uint32_t> tokens{l->arch_native()};
   Napi::Value archs_v = req.Get("archs");
   if (archs_v.IsArray()) {
     Napi::Array archs = archs_v.As<Napi::Array>();
@@ -165,7 +292,22 @@ Napi::Value Compile(const Napi::CallbackInfo &info) {
       int r = l->arch_add(g.ctx, token);
       if (r < 0 && r != -EEXIST)
         return fail(env, "seccomp: add architecture \"" + name + "\": " + strerror(-r), -r);
+      bool seen = false;
+      for (uint32_t t : tokens) seen = seen || t == token;
+      if (!seen) tokens.push_back(token);
     }
+  }
+
+  std::vector<sock_filter> stub;
+  Napi::Value enosys_v = req.Get("enosys");
+  if (enosys_v.IsObject()) {
+    Napi::Value names_v = enosys_v.As<Napi::Object>().Get("names");
+    if (!names_v.IsArray()) return fail(env, "seccompCompile: enosys.names must be an array");
+    Napi::Array na = names_v.As<Napi::Array>();
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < na.Length(); i++) names.push_back(na.Get(i).ToString().Utf8Value());
+    std::string e = build_stub(stub_bounds(l, tokens, names), &stub);
+    if (!e.empty()) return fail(env, "seccomp: -ENOSYS stub: " + e, EINVAL);
   }
 
   Napi::Array skipped = Napi::Array::New(env);
@@ -234,9 +376,17 @@ Napi::Value Compile(const Napi::CallbackInfo &info) {
     got += static_cast<size_t>(n);
   }
   close(fd);
+  if (!stub.empty()) {
+    const char *sb = reinterpret_cast<const char *>(stub.data());
+    buf.insert(buf.begin(), sb, sb + stub.size() * sizeof(sock_filter));
+  }
+  if (buf.size() / sizeof(sock_filter) > BPF_MAXINSNS)
+    return fail(env, "seccomp: the filter has " + std::to_string(buf.size() / sizeof(sock_filter)) +
+                         " instructions, more than the kernel's " + std::to_string(BPF_MAXINSNS), E2BIG);
   Napi::Object out = Napi::Object::New(env);
   out.Set("program", Napi::Buffer<char>::Copy(env, buf.data(), buf.size()));
   out.Set("skipped", skipped);
+  out.Set("stubInstructions", Napi::Number::New(env, static_cast<double>(stub.size())));
   return out;
 }
 

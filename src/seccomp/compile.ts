@@ -18,6 +18,8 @@ export interface CompiledSeccomp {
   instructions: number;
   /** Unknown syscall names, skipped as runc does. */
   skipped: string[];
+  /** Instructions of the -ENOSYS stub (runc's patchbpf) before libseccomp's filter; 0 without. */
+  stubInstructions: number;
   /** The filter has NOTIFY rules: the plan needs a listener and a state. */
   notify: boolean;
   listenerPath?: string;
@@ -58,7 +60,13 @@ export function compileSeccomp(profile: Seccomp, opts: CompileOptions = {}): Com
   }
   let native;
   try {
-    native = seccompAddon().seccompCompile({ defaultAction: p.defaultAction, archs: p.archs, optimize: opts.optimize ?? 2, rules: p.rules });
+    native = seccompAddon().seccompCompile({
+      defaultAction: p.defaultAction,
+      archs: p.archs,
+      optimize: opts.optimize ?? 2,
+      rules: p.rules,
+      ...(p.enosysStub ? { enosys: { names: p.names } } : {}),
+    });
   } catch (e) {
     rethrowNative(e);
   }
@@ -67,6 +75,7 @@ export function compileSeccomp(profile: Seccomp, opts: CompileOptions = {}): Com
     flags,
     instructions: native.program.length / 8,
     skipped: native.skipped,
+    stubInstructions: native.stubInstructions,
     notify: p.notify,
     listenerPath: p.listenerPath,
     listenerMetadata: p.listenerMetadata,

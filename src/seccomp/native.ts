@@ -13,6 +13,8 @@ export interface NativeCompileRequest {
   /** SCMP_FLTATR_CTL_OPTIMIZE: 1 = priority order (libseccomp's default), 2 = binary tree. */
   optimize: number;
   rules: SeccompRule[];
+  /** Prepend the -ENOSYS stub bounded by the highest number of these names per architecture. */
+  enosys?: { names: string[] };
 }
 
 export interface NativeCompileResult {
@@ -20,6 +22,8 @@ export interface NativeCompileResult {
   program: Buffer;
   /** Syscall names libseccomp does not know (skipped). */
   skipped: string[];
+  /** Instructions of the -ENOSYS stub at the start of program (0 without one). */
+  stubInstructions: number;
 }
 
 export interface NativeProbeResult {

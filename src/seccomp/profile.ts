@@ -107,6 +107,15 @@ export interface NormalizedProfile {
   listenerMetadata: string;
   /** Things worth a debug line (ignored fields, dropped rules). */
   notes: string[];
+  /**
+   * Prepend runc's -ENOSYS stub (addon/spawn/seccomp.cc): syscalls newer than
+   * every one the profile names get ENOSYS, not the default action, so libc
+   * falls back (clone3 → clone). Off when the default already allows (ALLOW,
+   * LOG, TRACE: a tracer handles ENOSYS itself) or already returns ENOSYS.
+   */
+  enosysStub: boolean;
+  /** Every syscall name in the profile, rules dropped as redundant included: they bound the stub. */
+  names: string[];
 }
 
 function bad(where: string, what: string): never {
@@ -168,6 +177,7 @@ export function normalizeProfile(s: Seccomp): NormalizedProfile {
   }
 
   const rules: SeccompRule[] = [];
+  const names = new Set<string>();
   let notify = false;
   for (const [i, call] of (s.syscalls ?? []).entries()) {
     const where = `.syscalls[${i}]`;
@@ -187,6 +197,7 @@ export function normalizeProfile(s: Seccomp): NormalizedProfile {
     });
     for (const [k, name] of call.names.entries()) {
       if (typeof name !== 'string' || name === '') bad(`${where}.names[${k}]`, 'is not a syscall name');
+      names.add(name);
     }
     if (call.action === 'SCMP_ACT_NOTIFY') {
       notify = true;
@@ -225,5 +236,11 @@ export function normalizeProfile(s: Seccomp): NormalizedProfile {
     listenerPath,
     listenerMetadata: s.listenerMetadata ?? '',
     notes,
+    enosysStub: !ALLOWING.has(s.defaultAction) && defaultAction !== ERRNO_ENOSYS,
+    names: [...names],
   };
 }
+
+const ALLOWING = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE']);
+const ENOSYS = 38;
+const ERRNO_ENOSYS = (ACTIONS.SCMP_ACT_ERRNO | ENOSYS) >>> 0;

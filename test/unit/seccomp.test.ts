@@ -132,6 +132,7 @@ const fakeCompiled = (notify: boolean): CompiledSeccomp => ({
   flags: 4,
   instructions: 2,
   skipped: [],
+  stubInstructions: 0,
   notify,
   listenerPath: notify ? '/run/agent.sock' : undefined,
   listenerMetadata: 'm',
