@@ -51,4 +51,23 @@ test('a device without major/minor is refused before anything runs', () => {
   assert.match(r.stderr, /major and minor are required/);
 });
 
+
+test('podman --privileged: fileMode with the file type bits (8630 = S_IFCHR|0666) is accepted and masked (src/config/deviations.ts)', () => {
+  const b = sb.bundle({
+    args: ['stat', '-c', '%n %F %t:%T %a', '/dev/podnull', '/dev/podblk'],
+    edit: (c) => {
+      c.linux.devices = [
+        { path: '/dev/podnull', type: 'c', major: 1, minor: 3, fileMode: 8630 },
+        // Type bits that do not match the type: a warning, the permission bits still apply.
+        { path: '/dev/podblk', type: 'b', major: 7, minor: 0, fileMode: 0o020640 },
+      ];
+    },
+  });
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n'), ['/dev/podnull character special file 1:3 666', '/dev/podblk block special file 7:0 640']);
+  assert.match(r.stderr, /linux\.devices\[1\]\.fileMode: .*not those of type \\?"b\\?"/);
+  assert.not.match(r.stderr, /linux\.devices\[0\]/, 'matching type bits are not warned about');
+});
+
 test.run();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Sandbox } from '../helpers/tsrun';
+import { REPO, Sandbox } from '../helpers/tsrun';
 import { startAgent } from '../../conformance/cases/seccomp';
 
 const sb = new Sandbox('tsrun-seccomp-');
@@ -107,6 +107,55 @@ for (const nnp of [false, true]) {
     assert.match(r.stdout, /Permission denied/, r.stderr);
     assert.match(r.stdout, /Seccomp:\t2/);
     sb.tsrun(['delete', '--force', id]);
+  });
+}
+
+// x86_64 numbers: far above any syscall a profile can name, kexec_load (not in Docker's allow-list), clone3 (ERRNO(ENOSYS) rule).
+const PROBE = path.join(REPO, 'build/Release/tsrun-syscall-probe');
+const PROBE_NRS = ['1000', '246', '435', '39'];
+const PROBE_WANT = ['1000 38', '246 1', '435 38', '39 0'];
+
+function probeBundle(nnp: boolean): string {
+  const b = sb.bundle({
+    args: ['/probe', ...PROBE_NRS],
+    edit: (c) => {
+      c.linux.seccomp = JSON.parse(fs.readFileSync(path.join(REPO, 'test/fixtures/seccomp/docker-default.json'), 'utf8'));
+      c.process.noNewPrivileges = nnp;
+    },
+  });
+  fs.copyFileSync(PROBE, path.join(b, 'rootfs/probe'));
+  fs.chmodSync(path.join(b, 'rootfs/probe'), 0o755);
+  return b;
+}
+
+for (const nnp of [false, true]) {
+  test(`Docker's default profile: a syscall newer than the profile gets ENOSYS (runc's stub), a denied one still EPERM (no_new_privs ${nnp})`, () => {
+    if (process.arch !== 'x64') {
+      console.log(`  skipped: the probe's syscall numbers are x86_64's (this is ${process.arch})`);
+      return;
+    }
+    const b = probeBundle(nnp);
+    const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n'), PROBE_WANT);
+    // And exec gets the same filter.
+    const id = sb.id();
+    const eb = probeBundle(nnp);
+    const cfg = JSON.parse(fs.readFileSync(path.join(eb, 'config.json'), 'utf8'));
+    cfg.process.args = ['sleep', '30'];
+    fs.writeFileSync(path.join(eb, 'config.json'), JSON.stringify(cfg));
+    assert.is(sb.tsrun(['run', '-d', '--bundle', eb, id]).status, 0);
+    const e = sb.tsrun(['exec', id, '/probe', ...PROBE_NRS]);
+    assert.is(e.status, 0, e.stderr);
+    assert.equal(e.stdout.trim().split('\n'), PROBE_WANT);
+    sb.tsrun(['delete', '--force', id]);
+    // Side by side with runc, where it is installed: the same answers.
+    const runc = ['/usr/bin/runc', '/usr/sbin/runc', '/usr/local/bin/runc', '/usr/local/sbin/runc'].find((p) => fs.existsSync(p));
+    if (runc) {
+      const rr = sb.exec([runc, '--root', path.join(sb.dir, 'runc-root'), 'run', '--bundle', b, sb.id('runc')]);
+      assert.is(rr.status, 0, rr.stderr);
+      assert.equal(rr.stdout.trim().split('\n'), PROBE_WANT, 'runc answers the same');
+    }
   });
 }
 
