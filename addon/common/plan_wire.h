@@ -263,4 +263,13 @@ enum tsrun_op_extras {
   OP_LSM_EXEC_LABEL = 66,
 };
 
+/* 80-89: a container without a mount namespace (addon/init/rootfs.c). */
+enum tsrun_op_nomntns {
+  /* chroot(path) + chdir("/"): the container's root when there is no mount
+   * namespace to pivot in (runc chroots then too). Nothing is mounted: the
+   * caller's mount table is never changed. create: the rootfs; exec:
+   * /proc/<init pid>/root. fields: path */
+  OP_CHROOT = 80,
+};
+
 #endif

@@ -19,7 +19,7 @@ static const char *const names[] = {
     [OP_SYSCTL] = "sysctl", [OP_RLIMIT] = "rlimit", [OP_OOM_SCORE_ADJ] = "oom_score_adj",
     [OP_OPEN_FIFO] = "open exec fifo", [OP_IDENTITY] = "identity", [OP_CHDIR] = "chdir", [OP_READY] = "ready",
     [OP_EXEC] = "exec", [OP_SECCOMP] = "seccomp", [OP_SECCOMP_LISTENER] = "seccomp listener", [OP_CONSOLE_CONNECT] = "console connect",
-    [OP_CONSOLE_SETUP] = "console setup",
+    [OP_CONSOLE_SETUP] = "console setup", [OP_CHROOT] = "chroot",
 };
 
 const char *op_name(uint32_t code) {

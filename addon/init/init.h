@@ -84,6 +84,7 @@ void op_mknod(const struct op *o);
 void op_symlink(const struct op *o);
 void op_pivot_root(const struct op *o);
 void op_move_root(const struct op *o);
+void op_chroot(const struct op *o);
 void op_mask_path(const struct op *o);
 void op_readonly_path(const struct op *o);
 void op_root_readonly(const struct op *o);

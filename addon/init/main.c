@@ -51,6 +51,7 @@ static const op_fn handlers[] = {
     [OP_SECCOMP_LISTENER] = op_seccomp_listener,
     [OP_CONSOLE_CONNECT] = op_console_connect,
     [OP_CONSOLE_SETUP] = op_console_setup,
+    [OP_CHROOT] = op_chroot,
 };
 
 static int parse_fd(const char *s) {

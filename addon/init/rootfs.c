@@ -1,5 +1,5 @@
 /* Switching to the rootfs and the post-pivot protections: OP_PIVOT_ROOT,
- * OP_MOVE_ROOT, OP_MASK_PATH, OP_READONLY_PATH, OP_ROOT_READONLY. */
+ * OP_MOVE_ROOT, OP_CHROOT, OP_MASK_PATH, OP_READONLY_PATH, OP_ROOT_READONLY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -63,6 +63,14 @@ static void enter_rootfs(const char *what) {
   if (ctx.root_fd < 0) die(EINVAL, "%s: no rootfs bound (plan order)", what);
   open_devnull();
   if (fchdir(ctx.root_fd) < 0) die(errno, "%s: chdir %s", what, ctx.rootfs);
+}
+
+/* No mount namespace: the caller's mount table stays as it is; only the root changes. */
+void op_chroot(const struct op *o) {
+  need_fields(o, 1);
+  const char *root = fstr(o, 0);
+  if (chroot(root) < 0) die(errno, "chroot %s", root);
+  if (chdir("/") < 0) die(errno, "chroot %s: chdir /", root);
 }
 
 void op_pivot_root(const struct op *o) {

@@ -321,7 +321,11 @@ export function checkSemantics(config: Spec, bundleDir: string, rootfsAbs: strin
     return i === undefined ? undefined : namespaces[i].path;
   };
 
-  if (!has('mount')) errors.push('linux.namespaces: a mount namespace is required (tsrun always runs the container in one)');
+  // The spec allows it: the process runs in the runtime's mount namespace, chrooted into root.path
+  // (runc chroots too, but also mounts into the host's table and leaves it so: tsrun mounts nothing).
+  if (!has('mount') && ((config.mounts ?? []).length > 0 || (linux.devices ?? []).length > 0 || config.root?.readonly)) {
+    warnings.push('linux.namespaces: no mount namespace, so mounts, devices and root.readonly are not applied (they would change the host\'s mount table); the process is chrooted into root.path');
+  }
 
   const uidMaps = linux.uidMappings ?? [];
   const gidMaps = linux.gidMappings ?? [];

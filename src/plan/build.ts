@@ -219,8 +219,41 @@ export function buildPlan(input: PlanInput): InitPlan {
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   steps.push(execStep(input.execPath, input.preserveFds, proc));
 
-  if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
+  if (!has('mount')) return { cloneFlags, joinPidNs, steps: inCallersMountNs(steps, linux, input.rootfs) };
   return { cloneFlags, joinPidNs, steps };
+}
+
+/**
+ * The steps that make sense in the caller's mount namespace. Without
+ * CLONE_NEWNS runc runs the process there and chroots into the rootfs, but
+ * first makes the host's / rslave, binds the rootfs and does every mount in
+ * the host's mount table, and never undoes them (they outlive the
+ * container). tsrun only chroots: no rootfs bind, mounts, devices or
+ * read-only root (a warning says so, config/semantic.ts). Steps are kept by
+ * an allow-list, so no step that changes a mount tree can reach the host's.
+ */
+const CALLERS_MNTNS_OPS: ReadonlySet<Op> = new Set([
+  Op.JoinCgroup, Op.ConsoleConnect, Op.SeccompListener, Op.Setns, Op.Unshare, Op.Timens,
+  Op.RuntimeHooks, Op.Hook, Op.OpenStatusFifo, Op.OpenFifo, Op.ConsoleSetup,
+  Op.Hostname, Op.Domainname, Op.Sysctl, Op.Rlimit, Op.OomScoreAdj,
+  Op.Personality, Op.Scheduler, Op.Ioprio, Op.Mempolicy, Op.CpuAffinity, Op.LsmExecLabel,
+  Op.Chdir, Op.Seccomp, Op.Identity, Op.Ready, Op.Exec, Op.Chroot,
+]);
+
+function inCallersMountNs(steps: PlanStep[], linux: NonNullable<Spec['linux']>, rootfs: string): PlanStep[] {
+  if ((linux.readonlyPaths ?? []).length > 0 || (linux.maskedPaths ?? []).length > 0) {
+    throw new TsrunError('unable to restrict sys entries without a private MNT namespace'); // runc's wording
+  }
+  const out = steps
+    .map((s) => (s.op === Op.PivotRoot || s.op === Op.MoveRoot ? step(Op.Chroot, rootfs) : s))
+    .filter((s) => CALLERS_MNTNS_OPS.has(s.op))
+    // The pty is never bound onto the host's /dev/console.
+    .map((s) => (s.op === Op.ConsoleSetup ? { ...s, fields: [...s.fields.slice(0, 2), '0', ...s.fields.slice(3)] } : s));
+  // The pty comes from the caller's /dev/ptmx: the rootfs has no devpts mounted.
+  const con = out.findIndex((s) => s.op === Op.ConsoleSetup);
+  const root = out.findIndex((s) => s.op === Op.Chroot);
+  if (con > root && root >= 0) out.splice(root, 0, ...out.splice(con, 1));
+  return out;
 }
 
 function isBind(m: Mount): boolean {

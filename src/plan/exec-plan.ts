@@ -63,6 +63,8 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
     if (types.has(type)) steps.push(step(Op.Setns, `${nsDir}/${name}`, name));
   }
   if (input.console) steps.push(step(Op.ConsoleSetup, input.console.rows, input.console.cols, 0));
+  // No mount namespace: the init chrooted into the rootfs (plan/build.ts), so the process does too.
+  if (!types.has('mount')) steps.push(step(Op.Chroot, `${procRoot}/${input.initPid}/root`));
 
   steps.push(...limitSteps(proc));
   const sched = schedulerStep(proc);

@@ -23,6 +23,8 @@ export const enum Op {
   Mempolicy = 64,
   CpuAffinity = 65,
   LsmExecLabel = 66,
+  /** 80-89: no mount namespace. */
+  Chroot = 80,
   Setns = 1,
   RootPropagation = 2,
   BindRootfs = 3,
