@@ -65,4 +65,15 @@ test('a terminal: connect before the joins (host path), pty set up after them, w
   assert.equal(fields(steps.find((s) => s.op === Op.ConsoleSetup)!), ['24', '80', '0']);
 });
 
+test('a container without a mount namespace: the process chroots into the init\'s root after the joins', () => {
+  const noMnt = JSON.parse(JSON.stringify(config)) as Spec;
+  noMnt.linux!.namespaces = noMnt.linux!.namespaces!.filter((n) => n.type !== 'mount');
+  const steps = plan({ config: noMnt }).steps;
+  const ops = steps.map((s) => s.op);
+  assert.not.ok(steps.some((s) => s.op === Op.Setns && s.fields[1] === 'mnt'));
+  assert.equal(fields(steps[ops.indexOf(Op.Chroot)]), ['/proc/4242/root']);
+  assert.ok(ops.lastIndexOf(Op.Setns) < ops.indexOf(Op.Chroot) && ops.indexOf(Op.Chroot) < ops.indexOf(Op.Chdir));
+  assert.not.ok(plan().steps.some((s) => s.op === Op.Chroot), 'with a mount namespace, setns is enough');
+});
+
 test.run();

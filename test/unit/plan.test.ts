@@ -157,8 +157,32 @@ test('the init joins its v1 cgroups first of all: before the console, any setns 
   assert.not.ok(ops(buildPlan(input()).steps).includes(Op.JoinCgroup));
 });
 
-test('a private mount namespace is required', () => {
-  assert.throws(() => buildPlan(input((c) => (c.linux!.namespaces = [{ type: 'pid' }]))), /mount namespace/);
+test('no mount namespace: the caller\'s mount table is never touched, the init chroots into the rootfs (runc chroots too)', () => {
+  const noMnt = (c: Spec) => {
+    c.linux!.namespaces = [{ type: 'pid' }, { type: 'uts' }];
+    c.linux!.maskedPaths = [];
+    c.linux!.readonlyPaths = [];
+    c.root!.readonly = true;
+    c.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
+  };
+  const plan = buildPlan(input(noMnt));
+  assert.is(plan.cloneFlags & CLONE.NEWNS, 0);
+  const o = ops(plan.steps);
+  for (const never of [Op.RootPropagation, Op.BindRootfs, Op.Mount, Op.Mknod, Op.Symlink, Op.PivotRoot, Op.MoveRoot, Op.RootReadonly, Op.MountSetattr]) {
+    assert.not.ok(o.includes(never), `op ${never} must not run in the caller's mount namespace`);
+  }
+  const chroot = plan.steps.find((s) => s.op === Op.Chroot);
+  assert.equal(chroot && fields(chroot), ['/bundle/rootfs']);
+  assert.ok(o.indexOf(Op.OpenFifo) < o.indexOf(Op.Chroot), 'the fifo is opened by its host path first');
+  assert.ok(o.indexOf(Op.Chroot) < o.indexOf(Op.Chdir));
+  assert.ok(o.includes(Op.Hostname) && o.includes(Op.Identity) && o.at(-1) === Op.Exec);
+  // A terminal: the pty is made before the chroot (the rootfs has no devpts) and not bound onto /dev/console.
+  const tty = buildPlan({ ...input(noMnt), console: { socket: '/run/c.sock', rows: 24, cols: 80 } });
+  const to = ops(tty.steps);
+  assert.ok(to.indexOf(Op.ConsoleSetup) < to.indexOf(Op.Chroot));
+  assert.equal(fields(tty.steps[to.indexOf(Op.ConsoleSetup)]), ['24', '80', '0']);
+  // runc: masked or read-only paths need a private mount namespace.
+  assert.throws(() => buildPlan(input((c) => (c.linux!.namespaces = [{ type: 'pid' }]))), /unable to restrict sys entries without a private MNT namespace/);
 });
 
 test('/dev bind from the host: no default devices', () => {

@@ -229,7 +229,10 @@ test('semantic: namespaces and mappings', () => {
   );
   hasError(semantic((s) => ns(s).push({ type: 'cgroup', path: '/nonexistent/ns/cgroup' })), /^linux\.namespaces\[5\]\.path: \/nonexistent\/ns\/cgroup does not exist/);
   assert.equal(semantic((s) => ns(s).push({ type: 'cgroup', path: '/proc/self/ns/cgroup' })).errors, []);
-  hasError(semantic((s) => (s.linux!.namespaces = ns(s).filter((n) => n.type !== 'mount'))), /^linux\.namespaces: a mount namespace is required/);
+  // No mount namespace is allowed (runc): a warning that mounts and devices are not applied.
+  const noMnt = semantic((s) => (s.linux!.namespaces = ns(s).filter((n) => n.type !== 'mount')));
+  assert.equal(noMnt.errors, []);
+  hasWarning(noMnt, /^linux\.namespaces: no mount namespace, so mounts, devices and root\.readonly are not applied/);
   const user = semantic((s) => ns(s).push({ type: 'user' }));
   hasError(user, /^linux\.uidMappings: a new user namespace needs uid mappings/);
   hasError(user, /^linux\.gidMappings: a new user namespace needs gid mappings/);
