@@ -188,6 +188,26 @@ test('compile: Docker default profile with libseccomp (x86_64, x86, x32)', () =>
   assert.not.ok(c.notify);
 });
 
+test('compile: the -ENOSYS stub (runc\'s patchbpf) comes first, per architecture of the profile', () => {
+  const c = compileSeccomp(docker());
+  assert.ok(c.stubInstructions > 0 && c.stubInstructions < 40, `${c.stubInstructions} stub instructions`);
+  const insn = (i: number) => ({ code: c.program.readUInt16LE(i * 8), jt: c.program[i * 8 + 2], jf: c.program[i * 8 + 3], k: c.program.readUInt32LE(i * 8 + 4) });
+  assert.equal(insn(0), { code: 0x20, jt: 0, jf: 0, k: 4 }, 'ld [4]: the architecture');
+  // One jeq per audit arch of the profile (x86_64 with x32 is one), then a jump over the stub.
+  const archs = [1, 2].map((i) => insn(i)).filter((x) => x.code === 0x15).map((x) => x.k >>> 0).sort();
+  assert.equal(archs, [0x40000003, 0xc000003e]);
+  assert.equal(insn(c.stubInstructions - 1), { code: 0x06, jt: 0, jf: 0, k: 0x00050026 }, 'ret ERRNO(ENOSYS) ends the stub');
+  // Every jump stays inside the stub or lands on the first instruction of libseccomp's filter.
+  for (let i = 0; i < c.stubInstructions; i++) {
+    const x = insn(i);
+    if ((x.code & 0x07) !== 0x05) continue;
+    const targets = x.code === 0x05 ? [i + 1 + x.k] : [i + 1 + x.jt, i + 1 + x.jf];
+    for (const t of targets) assert.ok(t <= c.stubInstructions, `insn ${i} jumps to ${t}`);
+  }
+  // An allowing default needs none.
+  assert.is(compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }).stubInstructions, 0);
+});
+
 test('compile: unknown syscall names are skipped and reported; flags map to bits', () => {
   const c = compileSeccomp({
     defaultAction: 'SCMP_ACT_ALLOW',
