@@ -204,4 +204,39 @@ test('exec --cgroup sub and controller:sub: the process lands in that sub-cgroup
   }
 });
 
+test('no mount namespace: runs in the caller\'s mount namespace, chrooted into the rootfs, and mounts nothing there', () => {
+  const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const b = sb.bundle({
+    args: ['sleep', '300'],
+    edit: (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount');
+      delete c.linux.maskedPaths;
+      delete c.linux.readonlyPaths;
+    },
+  });
+  fs.writeFileSync(path.join(b, 'rootfs/marker-in-rootfs'), 'yes\n');
+  const id = sb.id('nomnt');
+  const r = sb.tsrun(['run', '-d', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /no mount namespace, so mounts, devices and root\.readonly are not applied/);
+  try {
+    const pid = sb.state(id).pid;
+    assert.is(fs.readlinkSync(`/proc/${pid}/ns/mnt`), fs.readlinkSync('/proc/self/ns/mnt'), 'the caller\'s mount namespace');
+    assert.is(fs.realpathSync(`/proc/${pid}/root`), fs.realpathSync(path.join(b, 'rootfs')), 'chrooted into the rootfs');
+    const e = sb.tsrun(['exec', id, 'cat', '/marker-in-rootfs']);
+    assert.is(e.status, 0, e.stderr);
+    assert.is(e.stdout, 'yes\n', 'exec sees the same root');
+    // Nothing was mounted into the caller's mount table (runc leaves its mounts there).
+    const added = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => !mountsBefore.includes(l) && l.includes(b));
+    assert.equal(added, []);
+  } finally {
+    sb.tsrun(['delete', '--force', id]);
+  }
+  // runc's rule and words: masked or read-only paths need a private mount namespace.
+  const masked = sb.bundle({ edit: (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount')) });
+  const m = sb.tsrun(['run', '--bundle', masked, sb.id()]);
+  assert.is(m.status, 1);
+  assert.match(m.stderr, /unable to restrict sys entries without a private MNT namespace/);
+});
+
 test.run();
