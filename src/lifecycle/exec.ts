@@ -195,9 +195,15 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     // As create's init, the helper joins the container's cgroups itself (no RCU grace period,
     // see lifecycle/create.ts): born in the cgroup2 one, writing "0" to the v1 "tasks" files
     // before any setns (it is cloned in the host's namespaces, so it can).
-    const { tasksFiles, unifiedDir } = selfJoinTargets(
-      cgroupTargets((rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths, opts.subCgroups),
-    );
+    let targets: Record<string, string>;
+    try {
+      targets = cgroupTargets((rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths, opts.subCgroups);
+    } catch (e) {
+      // runc's words around it: "exec failed: unable to create new parent process: .. is not a sub cgroup path".
+      if (e instanceof TsrunError) throw new TsrunError(`unable to create new parent process: ${e.message}`, e.context);
+      throw e;
+    }
+    const { tasksFiles, unifiedDir } = selfJoinTargets(targets);
     const plan = buildExecPlan({
       config,
       proc,

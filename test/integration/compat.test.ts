@@ -144,7 +144,7 @@ test('exec -p with a process that has no user runs as 0:0 (runc)', () => {
 test('exec --cgroup: runc\'s argument errors, "is not a sub cgroup path", unknown controllers', () => {
   const id = execContainer();
   const cases: [string[], RegExp][] = [
-    [['--cgroup', '..'], /exec failed: \.\. is not a sub cgroup path/],
+    [['--cgroup', '..'], /exec failed: unable to create new parent process: \.\. is not a sub cgroup path/],
     [['--cgroup', '../../etc'], /is not a sub cgroup path/],
     [['--cgroup', 'whaaat:/'], /unknown controller whaaat/],
     [['--cgroup', ':x'], /invalid --cgroup argument: :x \(empty <controller> prefix\)/],
