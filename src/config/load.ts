@@ -36,8 +36,8 @@ export class ConfigError extends TsrunError {
   }
 }
 
-function summary(errors: string[]): string {
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+function summary(errors: string[], bundle: string): string {
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: \`tsrun validate --bundle ${bundle}\` lists them all)` : '';
   return `invalid config.json: ${errors[0]}${more}`;
 }
 
@@ -79,13 +79,13 @@ export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) =>
   const schemaErrors = validateConfig(doc);
   if (schemaErrors.length > 0) {
     const lines = schemaErrors.map(formatValidationError);
-    throw new ConfigError(summary(lines), schemaErrors, lines, [], configPath);
+    throw new ConfigError(summary(lines, bundle), schemaErrors, lines, [], configPath);
   }
   const config = doc as Spec;
 
   const rootfs = config.root ? resolveRootfs(bundle, config.root.path) : '';
   const { errors, warnings } = checkSemantics(config, bundle, rootfs);
-  if (errors.length > 0) throw new ConfigError(summary(errors), [], errors, warnings, configPath);
+  if (errors.length > 0) throw new ConfigError(summary(errors, bundle), [], errors, warnings, configPath);
   return { config, bundle, rootfs, warnings };
 }
 
