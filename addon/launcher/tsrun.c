@@ -103,7 +103,7 @@ static __attribute__((noreturn)) void fail(const char *what, const char *path, l
  * command of the CLI (src/cli/table.ts), the fixed-seed ones first. */
 static int fixed_seed_command(int argc, char **argv) {
   static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "features",
-                                      "list", "pause", "ps", "resume", "run", "spec", "update"};
+                                      "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
   enum { FIXED_SEED_VERBS = 4 };
   for (int i = 1; i < argc; i++)
     for (size_t v = 0; v < sizeof verbs / sizeof *verbs; v++)

@@ -234,6 +234,17 @@ export const COMMANDS: readonly CommandDef[] = [
     maxArgs: 0,
   },
   { name: 'features', describe: 'show the enabled features', flags: [], positionals: [], minArgs: 0, maxArgs: 0 },
+  {
+    name: 'validate',
+    describe: 'check a bundle\'s config.json: every schema, semantic and host problem at once (tsrun only)',
+    flags: [
+      { name: 'bundle', type: STR, alias: ['b'], default: '.', describe: 'path to the root of the bundle directory' },
+      { name: 'format', type: STR, alias: ['f'], default: 'text', choices: ['text', 'json'], describe: 'select one of: text or json' },
+    ],
+    positionals: [],
+    minArgs: 0,
+    maxArgs: 0,
+  },
 ];
 
 const BY_NAME: Map<string, CommandDef> = new Map(COMMANDS.map((c) => [c.name, c]));

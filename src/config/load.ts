@@ -38,8 +38,8 @@ export class ConfigError extends TsrunError {
   }
 }
 
-function summary(errors: string[]): string {
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+function summary(errors: string[], bundle: string): string {
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: \`tsrun validate --bundle ${bundle}\` lists them all)` : '';
   return `invalid config.json: ${errors[0]}${more}`;
 }
 
@@ -83,14 +83,14 @@ export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) =>
   const schemaErrors = validateConfig(doc);
   if (schemaErrors.length > 0) {
     const lines = schemaErrors.map(formatValidationError);
-    throw new ConfigError(summary(lines), schemaErrors, lines, [], configPath);
+    throw new ConfigError(summary(lines, bundle), schemaErrors, lines, [], configPath);
   }
   const config = doc as Spec;
 
   const rootfs = config.root ? resolveRootfs(bundle, config.root.path) : '';
   const semantic = checkSemantics(config, bundle, rootfs);
   const warnings = [...deviationWarnings, ...semantic.warnings];
-  if (semantic.errors.length > 0) throw new ConfigError(summary(semantic.errors), [], semantic.errors, warnings, configPath);
+  if (semantic.errors.length > 0) throw new ConfigError(summary(semantic.errors, bundle), [], semantic.errors, warnings, configPath);
   warnings.push(...adaptToHost(config));
   return { config, bundle, rootfs, warnings };
 }

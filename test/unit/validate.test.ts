@@ -322,7 +322,7 @@ test('loadBundleConfig', () => {
     assert.instance(e, ConfigError);
     const ce = e as ConfigError;
     assert.ok(ce.schemaErrors.length >= 2);
-    assert.match(ce.message, /^invalid config\.json: \/process\/\w+: must be \w+ .*\(and \d+ more\)$/);
+    assert.match(ce.message, /^invalid config\.json: \/process\/\w+: must be \w+ .*\(and \d+ more: `tsrun validate --bundle .*` lists them all\)$/);
     assert.ok(ce.errors.includes('/process/cwd: must be string (got 1)'));
   }
   // onParsed (create's speed hint) sees the parsed document before validation rejects it.
