@@ -143,7 +143,7 @@ test('the pty is owned by the process user (runc fixStdioPermissions): create --
 test('plain stdio is given to the process user (pipes, files), never a device such as the host\'s /dev/null', () => {
   const nullUid = fs.statSync('/dev/null').uid;
   // Foreground run: the container gets tsrun's stdio, here /dev/null and pipes (node's 'pipe' is a socket).
-  const b = sb.bundle({ args: ['sh', '-c', `${OWNERS}; echo reopened > /dev/stdout`], edit: (c) => (c.process.user = { uid: 1000, gid: 1000 }) });
+  const b = sb.bundle({ args: ['sh', '-c', `${OWNERS}; echo reopened >> /dev/stdout`], edit: (c) => (c.process.user = { uid: 1000, gid: 1000 }) });
   const cmd = `'${TSRUN}' --root '${sb.root}' run --bundle '${b}' ${sb.id()} 2>&1 </dev/null | cat`;
   const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
   assert.is(r.status, 0, r.stderr);
