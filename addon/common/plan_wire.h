@@ -95,7 +95,9 @@ enum tsrun_op {
    * (MS_REC, keeping nosuid/nodev/noexec). Missing: skipped. fields: path. */
   OP_READONLY_PATH = 10,
   /* After pivot: remount / read-only (MS_BIND|MS_REMOUNT|MS_RDONLY, keeping
-   * the existing flags). fields: none. */
+   * the existing flags). fields: none, or [path]: remount the mount at path
+   * instead (runc's finalizeRootfs: a read-only tmpfs or /dev is mounted
+   * writable, and made read-only after the devices and the console). */
   OP_ROOT_READONLY = 11,
   OP_HOSTNAME = 12,       /* fields: name */
   OP_DOMAINNAME = 13,     /* fields: name */
@@ -175,7 +177,9 @@ enum tsrun_op {
    * one SCM_RIGHTS cmsg carrying exactly the master (runc's protocol), close
    * the socket and the master, setsid, TIOCSCTTY, and dup the slave onto
    * fds 0, 1, 2. Needs OP_CONSOLE_CONNECT earlier.
-   * fields: rows, cols, mount_console ("0"/"1"). */
+   * Before the socket: with clear_onlcr "1" (a foreground terminal tsrun
+   * proxies itself) ONLCR is cleared on the pty, as runc does on its own.
+   * fields: rows, cols, mount_console ("0"/"1"), [clear_onlcr ("0"/"1")]. */
   OP_CONSOLE_SETUP = 41,
 };
 
@@ -187,8 +191,8 @@ enum tsrun_op_hooks {
   OP_RUNTIME_HOOKS = 50,
   /* fork + execve one hook in the helper's current namespaces and identity
    * (createContainer: before pivot_root, so path resolves in the runtime's
-   * mount tree; startContainer: after OP_READY, path resolved in the
-   * container). stdin = state_prefix + getpid() in decimal + state_suffix
+   * mount tree, with the bound rootfs as cwd, as runc; startContainer: after
+   * OP_READY, path resolved in the container, cwd process.cwd). stdin = state_prefix + getpid() in decimal + state_suffix
    * (the pid as the container sees it); stdout+stderr are captured and their
    * tail ends up in the error. Signals reset and unblocked, fds >= 3 closed.
    * timeout: seconds, 0 = none; on expiry SIGKILL and ETIMEDOUT. A non-zero

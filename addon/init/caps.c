@@ -106,6 +106,7 @@ void op_identity(const struct op *o) {
   drop_bounding(bnd, last);
   /* Keep permitted caps across the uid change; capset trims them after. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die(errno, "identity: PR_SET_KEEPCAPS 1");
+  fix_stdio_owner(uid);
   set_groups(groups);
   if (setresgid(gid, gid, gid) < 0) die(errno, "identity: setresgid %u", gid);
   if (setresuid(uid, uid, uid) < 0) die(errno, "identity: setresuid %u", uid);

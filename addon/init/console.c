@@ -106,9 +106,15 @@ static void send_master(int master, const char *name) {
   if (n < 0) die(errno, "console: send the pty master to the console socket");
 }
 
+/* The pty this helper made (OP_CONSOLE_SETUP): the only device on stdio
+ * that fix_stdio_owner may give to the process's user. */
+static bool have_console;
+static dev_t console_rdev;
+
 void op_console_setup(const struct op *o) {
   unsigned rows = (unsigned)fu64(o, 0), cols = (unsigned)fu64(o, 1);
   bool mount = fu64(o, 2) != 0;
+  bool clear_onlcr = o->nfields > 3 && fu64(o, 3) != 0;
   if (ctx.console_fd < 0) die(EBADF, "console: no console socket (plan order)");
 
   int master = open_ptmx();
@@ -125,6 +131,19 @@ void op_console_setup(const struct op *o) {
     struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) die(errno, "console: set the size of %s", name);
   }
+  /* A foreground terminal tsrun proxies itself: no "\n" -> "\r\n" on
+   * output, as runc (ClearONLCR on the master it receives). Set here, before
+   * the process can write anything. */
+  if (clear_onlcr) {
+    struct termios t;
+    if (tcgetattr(slave, &t) < 0) die(errno, "console: tcgetattr %s", name);
+    t.c_oflag &= ~(tcflag_t)ONLCR;
+    if (tcsetattr(slave, TCSANOW, &t) < 0) die(errno, "console: clear ONLCR on %s", name);
+  }
+  struct stat st;
+  if (fstat(slave, &st) < 0) die(errno, "console: fstat %s", name);
+  have_console = true;
+  console_rdev = st.st_rdev;
   if (mount) mount_console(slave);
 
   send_master(master, name);
@@ -138,4 +157,28 @@ void op_console_setup(const struct op *o) {
   for (int fd = 0; fd < 3; fd++)
     if (dup2(slave, fd) < 0) die(errno, "console: dup %s onto fd %d", name, fd);
   if (slave > 2) close(slave);
+}
+
+/* Before the uid changes (OP_IDENTITY), as runc's fixStdioPermissions: the
+ * process's stdio becomes owned by its uid (the gid is left alone: devpts may
+ * prefer its own), so that it can reopen them (/dev/stdout, /proc/self/fd/N)
+ * and use its console. Pipes, fifos, sockets, regular files and the pty made
+ * by OP_CONSOLE_SETUP qualify; any other device (the host's /dev/null, a
+ * terminal passed as plain stdio) is the host's and is never given away.
+ * Where the kernel refuses (an owner unmapped in a user namespace: EPERM,
+ * EINVAL; a read-only file system: EROFS) the fd is left as it is (runc). */
+void fix_stdio_owner(uid_t uid) {
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+      if (errno == EBADF) continue;
+      die(errno, "identity: fstat stdio fd %d", fd);
+    }
+    if (st.st_uid == uid) continue;
+    bool ours = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode) ||
+                (S_ISCHR(st.st_mode) && have_console && st.st_rdev == console_rdev);
+    if (!ours) continue;
+    if (fchown(fd, uid, (gid_t)-1) < 0 && errno != EPERM && errno != EINVAL && errno != EROFS)
+      die(errno, "identity: chown stdio fd %d to uid %u", fd, (unsigned)uid);
+  }
 }

@@ -89,6 +89,12 @@ static void drain(int fd, struct tail *t, bool *eof) {
 
 _Noreturn static void hook_child(int in_rd, int out_wr, const char *path, char **argv, char **envp) {
   if (dup2(in_rd, 0) < 0 || dup2(out_wr, 1) < 0 || dup2(out_wr, 2) < 0) _exit(126);
+  /* Before pivot_root (createContainer) a hook starts in the container's
+   * root, as with runc, which chdirs to the rootfs before running them. */
+  if (!ctx.pivoted && ctx.root_fd >= 0 && fchdir(ctx.root_fd) < 0) {
+    dprintf(2, "chdir %s: %s", ctx.rootfs, strerror(errno));
+    _exit(126);
+  }
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
   sigset_t none;

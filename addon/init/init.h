@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "plan_wire.h"
 
@@ -103,6 +104,7 @@ void op_seccomp_listener(const struct op *o); /* seccomp.c */
 void seccomp_before_exec(void); /* seccomp.c: a filter deferred to exec is loaded here */
 void op_console_connect(const struct op *o); /* console.c */
 void op_console_setup(const struct op *o);
+void fix_stdio_owner(uid_t uid); /* console.c: stdio owned by the process's uid */
 
 /* hooks.c, mountattr.c: ops 50-59 */
 void op_runtime_hooks(const struct op *o);

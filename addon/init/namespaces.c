@@ -32,6 +32,14 @@ void op_setns(const struct op *o) {
   if (fd < 0) die(errno, "setns: open %s namespace %s", name, path);
   if (setns(fd, type) < 0) die(errno, "setns %s namespace %s", name, path);
   close(fd);
+  /* Our host ids are not mapped in a joined user namespace: become its root,
+   * as runc does after joining, so that what we create there (an exec's pty)
+   * is owned by an id of the namespace and can be given to the user. A
+   * namespace without 0 mapped (EINVAL) leaves the ids to OP_IDENTITY. */
+  if (type == CLONE_NEWUSER) {
+    if (setresgid(0, 0, 0) < 0 && errno != EINVAL) die(errno, "setns user: setresgid 0");
+    if (setresuid(0, 0, 0) < 0 && errno != EINVAL) die(errno, "setns user: setresuid 0");
+  }
 }
 
 void op_unshare(const struct op *o) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -134,9 +135,19 @@ void op_readonly_path(const struct op *o) {
   close(fd);
 }
 
+/* Without a field: /. With one: the mount at that path (a read-only tmpfs or
+ * /dev, mounted writable so that mount points, devices and /dev/console could
+ * still be made in it), remounted read-only keeping its other flags. */
 void op_root_readonly(const struct op *o) {
-  (void)o;
   if (!ctx.pivoted) die(EINVAL, "readonly root: must come after pivot_root (plan order)");
+  if (o->nfields > 0 && strcmp(fstr(o, 0), "/") != 0) {
+    const char *path = fstr(o, 0);
+    int fd = resolve(path, 0);
+    if (fd < 0) die(errno, "remount %s read-only: resolve", path);
+    remount_keep_locked(fd, path, MS_RDONLY | mount_flags_of(fd));
+    close(fd);
+    return;
+  }
   struct statvfs sv;
   if (statvfs("/", &sv) < 0) die(errno, "readonly root: statvfs /");
   unsigned long keep = sv.f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);

@@ -13,6 +13,28 @@ function mountLine(out: string, dest: string): string[] {
 
 export const filesystemCases: Case[] = [
   {
+    name: 'dev-readonly',
+    description: 'a read-only /dev (and tmpfs) still gets its submounts, devices and links; it is read-only once the container runs',
+    run(h) {
+      const out = h.probe('grep -E " /dev(/ro)? " /proc/self/mountinfo | cut -d" " -f5,6; ls -1d /dev/pts/ptmx /dev/null /dev/ro/sub; touch /dev/x 2>/dev/null || echo dev-ro; touch /dev/ro/x 2>/dev/null || echo ro-ro', (c) => {
+        c.mounts.find((m: { destination: string }) => m.destination === '/dev').options.push('ro');
+        c.mounts.push({ destination: '/dev/ro', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] });
+        c.mounts.push({ destination: '/dev/ro/sub', type: 'tmpfs', source: 'tmpfs', options: [] });
+      });
+      const want = ['/dev ro,nosuid', '/dev/ro ro,nosuid,relatime', '/dev/null', '/dev/pts/ptmx', '/dev/ro/sub', 'dev-ro', 'ro-ro'];
+      check(out.trim().split('\n').join('|') === want.join('|'), `got ${JSON.stringify(out)}`);
+    },
+  },
+  {
+    name: 'rootfs-propagation-unbindable',
+    description: 'linux.rootfsPropagation "unbindable": the container\'s / is unbindable',
+    notApplicable: { runc: 'runc 1.1.5 makes / unbindable before binding the rootfs (EINVAL)' },
+    run(h) {
+      const out = h.probe('awk \'$5 == "/" { print $7 }\' /proc/self/mountinfo', (c) => (c.linux.rootfsPropagation = 'unbindable'));
+      check(out.trim() === 'unbindable', `propagation of /: ${JSON.stringify(out)}`);
+    },
+  },
+  {
     name: 'host-files-invisible',
     description: 'after pivot_root the host filesystem is not reachable (a marker in the host /tmp is absent)',
     run(h) {

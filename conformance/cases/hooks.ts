@@ -56,6 +56,18 @@ const RUNC_POSTSTART = 'runc 1.1.5 runs poststart hooks at the end of create, be
 
 export const hookCases: Case[] = [
   {
+    name: 'hooks-create-container-cwd',
+    description: 'createContainer hooks start in the container\'s root directory (runc chdirs to the rootfs before running them)',
+    notApplicable: { crun: 'crun 1.8 does not start createContainer hooks in the rootfs' },
+    run(h) {
+      const log = path.join(h.dir, 'cwd.log');
+      h.makeBundle({ args: ['true'], edit: (c) => (c.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat > /dev/null; pwd > ${log}; test -x bin/busybox && echo rootfs >> ${log}`] }] }) });
+      h.create();
+      const got = fs.readFileSync(log, 'utf8').trim().split('\n');
+      check(got[0] === fs.realpathSync(path.join(h.bundle, 'rootfs')) && got[1] === 'rootfs', `cwd ${JSON.stringify(got)}`);
+    },
+  },
+  {
     name: 'hooks-create',
     description: 'prestart, createRuntime, createContainer run during create, in that order, state "creating" on stdin, exact args[0] and env',
     notApplicable: { crun: 'crun 1.8 passes status "created" (not "creating") to the create-time hooks' },

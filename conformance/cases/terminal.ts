@@ -12,7 +12,45 @@ function withReceiver(h: Harness, fn: (r: TtyReceiver) => void): void {
   }
 }
 
+const OWNERS = 'for f in 0 1 2; do stat -L -c %u:%g /proc/self/fd/$f; done';
+
 export const terminalCases: Case[] = [
+  {
+    name: 'terminal-owner',
+    description: 'the pty becomes owned by process.user.uid (its gid stays the devpts one), so a non-root process can use its console',
+    run(h) {
+      withReceiver(h, (r) => {
+        h.makeBundle({
+          args: ['sh', '-c', OWNERS],
+          edit: (c) => {
+            c.process.terminal = true;
+            c.process.user = { uid: 1000, gid: 1000 };
+          },
+        });
+        const c = h.tryCreate(h.id, h.bundle, h.pidFile, ['--console-socket', r.path]);
+        check(c.status === 0, `create failed: ${c.status} ${c.stderr}`);
+        const got = r.receive();
+        try {
+          h.start();
+          const out = readAll(got.master).replace(/\r/g, '').trim().split('\n');
+          check(out.join(' ') === '1000:5 1000:5 1000:5', `owners: ${JSON.stringify(out)}`);
+        } finally {
+          fs.closeSync(got.master);
+        }
+      });
+    },
+  },
+  {
+    name: 'stdio-owner',
+    description: 'stdio handed to create (files here) becomes owned by process.user.uid; a /dev/null stdin is never chowned',
+    notApplicable: { crun: 'crun 1.8 changes the gid too, and its /dev/null stdin shows the user\'s ids' },
+    run(h) {
+      const out = h.probe(`${OWNERS}; echo reopened >> /dev/stdout`, (c) => (c.process.user = { uid: 1000, gid: 1000 }));
+      const nul = fs.statSync('/dev/null');
+      check(out.trim().split('\n').join(' ') === `${nul.uid}:${nul.gid} 1000:0 1000:0 reopened`, `owners: ${JSON.stringify(out)}`);
+      check(fs.statSync(h.outFile).uid === 1000, 'stdout file not given to the user');
+    },
+  },
   {
     name: 'terminal-console-socket',
     description: 'create --console-socket sends one message with exactly one SCM_RIGHTS fd (the master); the process runs on the pty with consoleSize and /dev/console is that pty',

@@ -156,7 +156,7 @@ function create(opts: CreateOptions): Created {
         statusFifoPath: statusFifo,
         console:
           proc.terminal && consoleSocket
-            ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 }
+            ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: !opts.consoleSocket }
             : undefined,
         cgroups: containerCgroupView(readHostCgroups(), cg.record),
         joinCgroups: join?.tasksFiles,

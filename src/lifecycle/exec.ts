@@ -211,7 +211,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
       execPath,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.steps,
-      console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 } : undefined,
+      console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: own !== undefined } : undefined,
       joinCgroups: tasksFiles,
     });
     const child = spawnInit({

@@ -10,6 +10,9 @@
  * with fs.read on the libuv pool, or through a tty.ReadStream in raw mode when
  * stdin is a terminal (libuv reopens the tty, so the shared open file
  * description never becomes O_NONBLOCK). The window size follows SIGWINCH.
+ * The bytes are runc's: the init cleared ONLCR on this pty before the process
+ * ran (OP_CONSOLE_SETUP's clear_onlcr, as runc's ClearONLCR on the master), so
+ * "\n" is not turned into "\r\n"; the rest of its termios stays the kernel's.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -15,7 +15,7 @@ import type { Mount, Namespace, Spec } from '../config/types';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
-import { SETNS_ORDER, execStep, identityStep, limitSteps, step } from './process-steps';
+import { SETNS_ORDER, consoleSetupStep, execStep, identityStep, limitSteps, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
@@ -66,8 +66,9 @@ export interface PlanInput {
   /**
    * process.terminal: the console socket the helper connects to (first op, host path)
    * and the pty size; the pty is set up right after pivot_root and bound onto /dev/console.
+   * foreground: tsrun proxies the pty itself (no --console-socket): ONLCR is cleared, as runc.
    */
-  console?: { socket: string; rows: number; cols: number };
+  console?: { socket: string; rows: number; cols: number; foreground?: boolean };
   /** args[0] resolved to an absolute path inside the container. */
   execPath: string;
   /** The host's cgroup mounts and the runtime's own cgroup paths. */
@@ -143,9 +144,10 @@ export function buildPlan(input: PlanInput): InitPlan {
   // Rootfs.
   const rootProp = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : MS.PRIVATE | MS.REC;
   if (rootProp === undefined) throw new TsrunError(`linux.rootfsPropagation: unknown propagation "${linux.rootfsPropagation}"`);
-  // pivot_root refuses shared mounts; a shared rootfs is re-shared after the pivot.
-  const shared = (rootProp & MS.SHARED) !== 0;
-  steps.push(step(Op.RootPropagation, shared ? MS.SLAVE | MS.REC : rootProp));
+  // pivot_root refuses shared mounts, and an unbindable "/" cannot be the source of the rootfs
+  // bind: either is applied to the new root after the pivot.
+  const afterPivot = (rootProp & (MS.SHARED | MS.UNBINDABLE)) !== 0;
+  steps.push(step(Op.RootPropagation, afterPivot ? MS.SLAVE | MS.REC : rootProp));
   steps.push(step(Op.BindRootfs, input.rootfs));
 
   // Mounts, in config order.
@@ -189,8 +191,11 @@ export function buildPlan(input: PlanInput): InitPlan {
 
   steps.push(step(Op.OpenFifo, input.fifoPath));
   steps.push(step(input.noPivot ? Op.MoveRoot : Op.PivotRoot));
-  if (shared) steps.push(step(Op.RootPropagation, rootProp));
-  if (input.console) steps.push(step(Op.ConsoleSetup, input.console.rows, input.console.cols, 1));
+  if (afterPivot) steps.push(step(Op.RootPropagation, rootProp));
+  if (input.console) steps.push(consoleSetupStep(input.console, true));
+  // As runc's finalizeRootfs: read-only tmpfs and /dev mounts were made writable (mount points,
+  // devices, links and /dev/console still had to be made in them); they become read-only now.
+  for (const m of mounts) if (readonlyLater(m)) steps.push(step(Op.RootReadonly, normalizeDest(m.destination)));
 
   if (config.hostname !== undefined && config.hostname !== '') steps.push(step(Op.Hostname, config.hostname));
   if (config.domainname !== undefined && config.domainname !== '') steps.push(step(Op.Domainname, config.domainname));
@@ -260,6 +265,12 @@ function isBind(m: Mount): boolean {
   return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 
+/** A read-only tmpfs or /dev mount is made writable and remounted read-only after the console (runc). */
+function readonlyLater(m: Mount, flags = parseMountOptions(m.options, 'mount').flags): boolean {
+  if (isBind(m) || m.type === 'cgroup' || (m.type !== 'tmpfs' && normalizeDest(m.destination) !== '/dev')) return false;
+  return (flags & MS.RDONLY) !== 0;
+}
+
 function normalizeDest(dest: string): string {
   return path.posix.normalize(path.posix.isAbsolute(dest) ? dest : `/${dest}`).replace(/(.)\/$/, '$1');
 }
@@ -284,7 +295,8 @@ function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {
   const data = withMountLabel(opts.data, input.config.linux?.mountLabel);
   if (opts.copyUp && m.type !== 'tmpfs') throw new TsrunError(`${where}: "tmpcopyup" is only supported on tmpfs mounts`);
   const copyUp = opts.copyUp ? ['copyup'] : [];
-  return [step(Op.Mount, m.source ?? m.type, dest, m.type, opts.flags, data, propagation, 'dir', ...copyUp), ...setattrSteps(dest, opts)];
+  const flags = readonlyLater(m, opts.flags) ? opts.flags & ~MS.RDONLY : opts.flags;
+  return [step(Op.Mount, m.source ?? m.type, dest, m.type, flags, data, propagation, 'dir', ...copyUp), ...setattrSteps(dest, opts)];
 }
 
 /** The recursive r* options: one mount_setattr(AT_RECURSIVE) after the mount. */

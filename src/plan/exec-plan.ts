@@ -14,7 +14,7 @@
  */
 import type { Process, Spec } from '../config/types';
 import { Op, type PlanStep } from './ops';
-import { SETNS_ORDER, execStep, identityStep, limitSteps, step } from './process-steps';
+import { SETNS_ORDER, consoleSetupStep, execStep, identityStep, limitSteps, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { execAffinitySteps, ioprioStep, lsmSteps, schedulerStep } from './process-extras';
 
@@ -30,7 +30,7 @@ export interface ExecPlanInput {
   /** fds 3 .. 3+preserveFds-1 are passed on. */
   preserveFds: number;
   /** process.terminal: console socket + pty size (no /dev/console bind for exec, as runc). */
-  console?: { socket: string; rows: number; cols: number };
+  console?: { socket: string; rows: number; cols: number; foreground?: boolean };
   /** Where the namespaces are read (default /proc; tests). */
   procRoot?: string;
   /** The container's linux.seccomp, compiled (src/seccomp: prepareSeccomp / seccompPlanSteps). */
@@ -62,7 +62,7 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   for (const [type, name] of SETNS_ORDER) {
     if (types.has(type)) steps.push(step(Op.Setns, `${nsDir}/${name}`, name));
   }
-  if (input.console) steps.push(step(Op.ConsoleSetup, input.console.rows, input.console.cols, 0));
+  if (input.console) steps.push(consoleSetupStep(input.console, false));
   // No mount namespace: the init chrooted into the rootfs (plan/build.ts), so the process does too.
   if (!types.has('mount')) steps.push(step(Op.Chroot, `${procRoot}/${input.initPid}/root`));
 

@@ -10,6 +10,12 @@ import { Op, type PlanStep } from './ops';
 
 export const step = (op: Op, ...fields: (string | number | bigint)[]): PlanStep => ({ op, fields: fields.map(String) });
 
+/** OP_CONSOLE_SETUP; a foreground terminal (tsrun's own proxy) also clears ONLCR, as runc. */
+export function consoleSetupStep(c: { rows: number; cols: number; foreground?: boolean }, mountConsole: boolean): PlanStep {
+  const base = [c.rows, c.cols, mountConsole ? 1 : 0];
+  return c.foreground ? step(Op.ConsoleSetup, ...base, 1) : step(Op.ConsoleSetup, ...base);
+}
+
 /**
  * setns(2) type names understood by the helper, in join order: user first (it
  * owns the others), mount last. A time namespace is joined by the helper too:

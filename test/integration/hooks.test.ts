@@ -65,6 +65,27 @@ test('a failing createContainer hook fails create, rolls back, and runs poststop
   assert.is(stages(log).length, 1, 'poststop ran after the rollback');
 });
 
+test('createContainer hooks start in the container\'s root (runc chdirs to the rootfs); startContainer in process.cwd', () => {
+  const log = path.join(sb.dir, 'cwd.log');
+  const b = sb.bundle({
+    args: ['true'],
+    edit: (c) => {
+      c.process.cwd = '/tmp';
+      c.hooks = {
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `{ pwd; test -x bin/busybox && echo sees-rootfs; } >> ${log}`] }],
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'pwd > /dev/null; test "$(pwd)" = /tmp'] }],
+      };
+    },
+  });
+  const id = sb.id();
+  const r = sb.tsrun(['create', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(stages(log), [fs.realpathSync(path.join(b, 'rootfs')), 'sees-rootfs']);
+  assert.is(sb.tsrun(['start', id]).status, 0);
+  sb.waitStatus(id, 'stopped');
+  assert.is(sb.tsrun(['delete', id]).status, 0);
+});
+
 test('a createRuntime hook past its timeout is killed and create fails quickly', () => {
   const b = sb.bundle({ edit: (c) => (c.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }) });
   const id = sb.id();

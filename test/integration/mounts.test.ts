@@ -1,9 +1,10 @@
 /** Mount options beyond the basics, in real containers. */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Sandbox } from '../helpers/tsrun';
+import { Sandbox, TSRUN, cleanEnv } from '../helpers/tsrun';
 
 const sb = new Sandbox('tsrun-mounts-');
 test.after(() => sb.cleanup());
@@ -31,6 +32,40 @@ test('tmpcopyup is refused on anything but tmpfs', () => {
   const r = sb.tsrun(['create', '--bundle', b, sb.id()]);
   assert.is(r.status, 1);
   assert.match(r.stderr, /tmpcopyup/);
+});
+
+test('a read-only /dev and tmpfs: mount points, devices, links and /dev/console are made first, read-only at the end (runc)', () => {
+  const b = sb.bundle({
+    args: ['sh', '-c', 'grep -E " /dev(/ro)? " /proc/self/mountinfo | cut -d" " -f5,6; ls -1d /dev/pts/ptmx /dev/null /dev/ro/sub /dev/console; readlink /dev/stdout; touch /dev/x 2>/dev/null || echo dev-ro; touch /dev/ro/x 2>/dev/null || echo ro-ro; touch /dev/ro/sub/x && echo sub-rw'],
+    terminal: true,
+    edit: (c) => {
+      c.mounts.find((m: { destination: string }) => m.destination === '/dev').options.push('ro');
+      c.mounts.push({ destination: '/dev/ro', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] });
+      c.mounts.push({ destination: '/dev/ro/sub', type: 'tmpfs', source: 'tmpfs', options: [] });
+    },
+  });
+  // Foreground with a terminal: /dev/console is created in /dev too.
+  const r = spawnSync(TSRUN, ['--root', sb.root, 'run', '--bundle', b, sb.id()], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n'), [
+    '/dev ro,nosuid',
+    '/dev/ro ro,nosuid,relatime',
+    '/dev/console',
+    '/dev/null',
+    '/dev/pts/ptmx',
+    '/dev/ro/sub',
+    '/proc/self/fd/1',
+    'dev-ro',
+    'ro-ro',
+    'sub-rw',
+  ]);
+});
+
+test('rootfsPropagation "unbindable": the rootfs is bound first, then / is made unbindable after the pivot', () => {
+  const b = sb.bundle({ args: ['sh', '-c', 'awk \'$5 == "/" { print $7 }\' /proc/self/mountinfo'], edit: (c) => (c.linux.rootfsPropagation = 'unbindable') });
+  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, 'unbindable\n');
 });
 
 test.run();

@@ -83,6 +83,83 @@ test('foreground run and exec -t proxy the pty to tsrun\'s stdio', () => {
   assert.match(lines(e.stdout)[0], /^\/dev\/pts\/\d+$/);
 });
 
+test('foreground run and exec -t: output bytes as runc\'s own terminal ("\\n" stays "\\n": ONLCR cleared)', () => {
+  const b = sb.bundle({ args: ['sh', '-c', 'echo a; echo b'], terminal: true });
+  const r = spawnSync(TSRUN, ['--root', sb.root, 'run', '--bundle', b, sb.id()], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, 'a\nb\n');
+
+  const b2 = sb.bundle({ args: ['sleep', '100'] });
+  const id2 = sb.id();
+  assert.is(sb.tsrun(['run', '-d', '--bundle', b2, id2]).status, 0);
+  const e = spawnSync(TSRUN, ['--root', sb.root, 'exec', '-t', id2, 'sh', '-c', 'echo a; echo b'], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(e.status, 0, e.stderr);
+  assert.is(e.stdout, 'a\nb\n');
+
+  // A console socket's owner gets the pty as the kernel makes it (runc leaves it alone too).
+  const rt = new TtyReceiver();
+  try {
+    assert.is(sb.tsrun(['exec', '-t', '-d', '--console-socket', rt.path, id2, 'sh', '-c', 'echo a; echo b']).status, 0);
+    const got = rt.receive();
+    assert.is(readAll(got.master), 'a\r\nb\r\n');
+    fs.closeSync(got.master);
+  } finally {
+    rt.close();
+  }
+});
+
+const OWNERS = 'stat -c %u /dev/console 2>/dev/null || echo none; for f in 0 1 2; do stat -L -c %u:%g /proc/self/fd/$f; done';
+
+test('the pty is owned by the process user (runc fixStdioPermissions): create --console-socket, run -t, exec -t -u', () => {
+  const r = new TtyReceiver();
+  try {
+    const b = sb.bundle({ args: ['sh', '-c', OWNERS], terminal: true, edit: (c) => (c.process.user = { uid: 1000, gid: 1000 }) });
+    const id = sb.id();
+    const c = sb.tsrun(['create', '--bundle', b, '--console-socket', r.path, id]);
+    assert.is(c.status, 0, c.stderr);
+    const got = r.receive();
+    assert.is(sb.tsrun(['start', id]).status, 0);
+    const out = lines(readAll(got.master));
+    fs.closeSync(got.master);
+    // The uid changes, the gid stays devpts' own (gid=5 in the default spec), as runc.
+    assert.equal(out, ['1000', '1000:5', '1000:5', '1000:5']);
+  } finally {
+    r.close();
+  }
+
+  const fg = sb.bundle({ args: ['sh', '-c', OWNERS], terminal: true, edit: (c) => (c.process.user = { uid: 1000, gid: 1000 }) });
+  const f = spawnSync(TSRUN, ['--root', sb.root, 'run', '--bundle', fg, sb.id()], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(f.status, 0, f.stderr);
+  assert.equal(lines(f.stdout), ['1000', '1000:5', '1000:5', '1000:5']);
+
+  const b2 = sb.bundle({ args: ['sleep', '100'] });
+  const id2 = sb.id();
+  assert.is(sb.tsrun(['run', '-d', '--bundle', b2, id2]).status, 0);
+  const e = spawnSync(TSRUN, ['--root', sb.root, 'exec', '-t', '-u', '1000', id2, 'sh', '-c', 'for f in 0 1 2; do stat -L -c %u /proc/self/fd/$f; done; echo x > /dev/stdout'], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(e.status, 0, e.stderr);
+  assert.equal(lines(e.stdout), ['1000', '1000', '1000', 'x']);
+});
+
+test('plain stdio is given to the process user (pipes, files), never a device such as the host\'s /dev/null', () => {
+  const nullUid = fs.statSync('/dev/null').uid;
+  // Foreground run: the container gets tsrun's stdio, here /dev/null and pipes (node's 'pipe' is a socket).
+  const b = sb.bundle({ args: ['sh', '-c', `${OWNERS}; echo reopened >> /dev/stdout`], edit: (c) => (c.process.user = { uid: 1000, gid: 1000 }) });
+  const cmd = `'${TSRUN}' --root '${sb.root}' run --bundle '${b}' ${sb.id()} 2>&1 </dev/null | cat`;
+  const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(lines(r.stdout), ['none', `${nullUid}:${fs.statSync('/dev/null').gid}`, '1000:0', '1000:0', 'reopened']);
+  assert.is(fs.statSync('/dev/null').uid, nullUid, 'the host /dev/null is untouched');
+
+  // create/start: the container inherits create's stdio (regular files here), as runc's detached mode.
+  const id = sb.id();
+  const c = sb.tsrun(['run', '-d', '--bundle', b, id]);
+  assert.is(c.status, 0, c.stderr);
+  sb.waitStatus(id, 'stopped');
+  const outFile = fs.readdirSync(sb.dir).filter((n) => n.startsWith('out.')).map((n) => `${sb.dir}/${n}`).find((p) => fs.readFileSync(p, 'utf8').includes('reopened'));
+  assert.ok(outFile, 'the output reached the file');
+  assert.is(fs.statSync(outFile!).uid, 1000);
+});
+
 test('runc\'s errors: detached tty without a socket, socket without a tty', () => {
   const b = sb.bundle({ args: ['true'], terminal: true });
   const a = sb.tsrun(['create', '--bundle', b, sb.id()]);

@@ -1,10 +1,11 @@
 /** User namespaces as root: mappings, ownership of /dev and mounts, mknod fallback, r* options, idmap mounts. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Sandbox } from '../helpers/tsrun';
+import { TtyReceiver, readAll } from '../helpers/recvtty';
+import { Sandbox, TSRUN, cleanEnv } from '../helpers/tsrun';
 
 const sb = new Sandbox('tsrun-userns-');
 fs.chmodSync(sb.dir, 0o755); // the container's root (a high host uid) must reach the bundles
@@ -160,6 +161,45 @@ test('idmap with a user namespace and mount mappings of its own (a temporary use
   assert.ok(Number(out[5]) >= 2, `idmapped mounts: ${out[5]}`);
   assert.not.ok(fs.existsSync(path.join(src, 'new')));
   assert.is.not(sb.tsrun(['state', id]).status, 0);
+});
+
+test('a pty is owned by the process uid as the namespace maps it; stdio owned by an unmapped host uid is left alone', () => {
+  const owners = 'for f in 0 1 2; do stat -L -c %u:%g /proc/self/fd/$f; done';
+  const r = new TtyReceiver();
+  // Reachable by the namespace's root as long as the init itself connects to the socket.
+  fs.chmodSync(r.dir, 0o755);
+  fs.chmodSync(r.path, 0o777);
+  try {
+    const b = usernsBundle(`${owners}; stat -c %u /dev/console`, (c) => {
+      c.process.terminal = true;
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const id = sb.id();
+    const c = sb.tsrun(['create', '--bundle', b, '--console-socket', r.path, id]);
+    assert.is(c.status, 0, c.stderr);
+    const got = r.receive();
+    assert.is(sb.tsrun(['start', id]).status, 0);
+    const out = readAll(got.master).replace(/\r/g, '').trim().split('\n');
+    fs.closeSync(got.master);
+    assert.equal(out, ['1000:5', '1000:5', '1000:5', '1000']);
+  } finally {
+    r.close();
+  }
+
+  // exec -t -u 1000 in the foreground.
+  const b2 = usernsBundle('sleep 100');
+  const id2 = sb.id();
+  const d = sb.tsrun(['run', '-d', '--bundle', b2, id2]);
+  assert.is(d.status, 0, d.stderr);
+  const e = spawnSync(TSRUN, ['--root', sb.root, 'exec', '-t', '-u', '1000', id2, 'sh', '-c', 'stat -L -c %u /proc/self/fd/0; echo x > /dev/stdout'], { encoding: 'utf8', env: cleanEnv(), timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.is(e.status, 0, e.stderr);
+  assert.equal(e.stdout.trim().split('\n'), ['1000', 'x']);
+
+  // Files owned by host root, which the namespace cannot map: the chown is refused and skipped (runc).
+  const b3 = usernsBundle(owners, (c) => (c.process.user = { uid: 1000, gid: 1000 }));
+  const p = sb.tsrun(['run', '--bundle', b3, sb.id()]);
+  assert.is(p.status, 0, p.stderr);
+  assert.equal(p.stdout.trim().split('\n'), ['65534:65534', '65534:65534', '65534:65534']);
 });
 
 test('idmap without any mapping is an error before anything runs', () => {

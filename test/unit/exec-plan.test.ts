@@ -76,4 +76,10 @@ test('a container without a mount namespace: the process chroots into the init\'
   assert.not.ok(plan().steps.some((s) => s.op === Op.Chroot), 'with a mount namespace, setns is enough');
 });
 
+test('exec -t: a foreground terminal clears ONLCR, no /dev/console bind', () => {
+  const setup = (foreground?: boolean) => plan({ console: { socket: '/tmp/c.sock', rows: 0, cols: 0, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
+  assert.equal(fields(setup(true)), ['0', '0', '0', '1']);
+  assert.equal(fields(setup(undefined)), ['0', '0', '0']);
+});
+
 test.run();

@@ -196,6 +196,47 @@ test('shared rootfs propagation is applied after the pivot', () => {
   assert.equal(props, [MS.SLAVE | MS.REC, MS.SHARED | MS.REC]);
 });
 
+test('unbindable rootfs propagation: the rootfs is bound first, "/" made unbindable after the pivot', () => {
+  const steps = buildPlan(input((c) => (c.linux!.rootfsPropagation = 'unbindable'))).steps;
+  const o = ops(steps);
+  const props = steps.filter((s) => s.op === Op.RootPropagation).map((s) => Number(fields(s)[0]));
+  assert.equal(props, [MS.SLAVE | MS.REC, MS.UNBINDABLE]);
+  assert.ok(o.indexOf(Op.BindRootfs) < o.indexOf(Op.PivotRoot));
+  assert.ok(o.indexOf(Op.PivotRoot) < o.lastIndexOf(Op.RootPropagation));
+});
+
+test('read-only tmpfs and /dev mounts are made writable and remounted read-only after the console (runc finalizeRootfs)', () => {
+  const plan = buildPlan({
+    ...input((c) => {
+      c.mounts!.find((m) => m.destination === '/dev')!.options!.push('ro');
+      c.mounts!.push({ destination: '/ro', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] });
+      c.mounts!.push({ destination: '/ro/sub', type: 'tmpfs', source: 'tmpfs' });
+      c.mounts!.push({ destination: '/rw', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'rw'] });
+      c.mounts!.push({ destination: '/bound', type: 'bind', source: '/srv', options: ['rbind', 'ro'] });
+    }),
+    console: { socket: '/tmp/console.sock', rows: 0, cols: 0 },
+  });
+  const o = ops(plan.steps);
+  const mountOf = (dest: string) => plan.steps.find((s) => s.op === Op.Mount && fields(s)[1] === dest)!;
+  for (const d of ['/dev', '/ro', '/rw']) assert.is(Number(fields(mountOf(d))[3]) & MS.RDONLY, 0, `${d} mounted writable`);
+  assert.ok(Number(fields(mountOf('/bound'))[3]) & MS.RDONLY, 'a read-only bind keeps its flag');
+  const later = plan.steps.filter((s) => s.op === Op.RootReadonly && s.fields.length > 0).map((s) => fields(s)[0]);
+  assert.equal(later, ['/dev', '/ro']);
+  const first = o.findIndex((op, i) => op === Op.RootReadonly && plan.steps[i].fields.length > 0);
+  assert.ok(o.indexOf(Op.Mknod) < first && o.indexOf(Op.Symlink) < first);
+  assert.ok(o.indexOf(Op.ConsoleSetup) < first, 'after /dev/console is made');
+  assert.ok(first < o.indexOf(Op.ReadonlyPath) && first < o.indexOf(Op.Identity));
+  // The root's own read-only remount keeps its field-less form.
+  assert.equal(plan.steps.filter((s) => s.op === Op.RootReadonly && s.fields.length === 0).length, 1);
+});
+
+test('a foreground terminal clears ONLCR (4th field); a console socket leaves the pty as is', () => {
+  const setup = (foreground?: boolean) =>
+    buildPlan({ ...input(), console: { socket: '/tmp/c.sock', rows: 2, cols: 3, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
+  assert.equal(fields(setup(true)), ['2', '3', '1', '1']);
+  assert.equal(fields(setup(false)), ['2', '3', '1']);
+});
+
 test('wire: encode/decode round trip', () => {
   const steps = buildPlan(input()).steps;
   const back = decodePlan(encodePlan(steps));
