@@ -40,6 +40,9 @@ export const run: CommandRun = (inv) => {
     const status = containerStatus(root, rec);
     switch (status) {
       case 'stopped':
+        // A create that died before committing (its lock was stale, or we would still
+        // be waiting for it): its init may live on, in no cgroup yet.
+        if (rec.creating) killAndWait(rec);
         break;
       case 'created':
         // As runc: a created container is killed and destroyed without --force.

@@ -41,11 +41,7 @@ function summary(errors: string[]): string {
   return `invalid config.json: ${errors[0]}${more}`;
 }
 
-/**
- * `onParsed` sees the document after JSON.parse, before validation: for
- * speed hints only (create starts warming the cgroup lock), never decisions.
- */
-export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) => void): LoadedBundle {
+export function loadBundleConfig(bundleArg: string): LoadedBundle {
   const abs = path.resolve(bundleArg);
   let bundle: string;
   try {
@@ -74,7 +70,6 @@ export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) =>
   } catch (e) {
     throw new TsrunError(`invalid config.json: ${jsonErrorText(text, (e as Error).message)}`, { path: configPath });
   }
-  onParsed?.(doc);
 
   const schemaErrors = validateConfig(doc);
   if (schemaErrors.length > 0) {
