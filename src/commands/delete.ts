@@ -2,7 +2,8 @@
 import type { CommandRun } from '../cli/types';
 import { ERR_NOT_EXIST, TsrunError } from '../errors';
 import { destroyContainer, killAndWait } from '../lifecycle/destroy';
-import { withLock } from '../state/lock';
+import * as fs from 'node:fs';
+import { lockPath, withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
 import { containerDirExists, loadState, type StateRecord } from '../state/store';
 
@@ -17,9 +18,10 @@ export const run: CommandRun = (inv) => {
     if (!(e instanceof TsrunError && e.message === ERR_NOT_EXIST)) throw e;
     // runc: `delete --force` of a missing container succeeds.
     if (!force) throw e;
-    // A directory without state.json is a create that died half-way: clean it up
-    // once its creator no longer holds the lock.
-    if (containerDirExists(root, id)) {
+    // A directory without state.json, or a lock alone, is a create that died half-way:
+    // clean it up once its creator no longer holds the lock (a dead owner's lock is
+    // taken over, and released: removed).
+    if (containerDirExists(root, id) || fs.existsSync(lockPath(root, id))) {
       withLock(root, id, () => {
         try {
           loadState(root, id);
