@@ -111,8 +111,10 @@ function killAt(bundle: string, point: string, variant: string): void {
     const s = JSON.parse(st.stdout) as { status: string; pid: number };
     if (point === 'committed') assert.is(s.status, 'created', where);
     else assert.equal([s.status, s.pid], ['stopped', 0], `${where}: a dead creator's record`);
-    const list = sb.tsrun(['list', '--format', 'json']);
-    assert.ok((JSON.parse(list.stdout) as { id: string }[]).some((c) => c.id === id), `${where}: list shows it`);
+    if (point === 'ready') {
+      const list = JSON.parse(sb.tsrun(['list', '--format', 'json']).stdout) as { id: string; status: string }[];
+      assert.equal(list.find((c) => c.id === id)?.status, 'stopped', `${where}: list shows it`);
+    }
   } else {
     assert.match(st.stderr, /container does not exist/, where);
   }
