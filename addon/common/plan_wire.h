@@ -10,6 +10,7 @@
  *
  * Parent -> helper:
  *   MSG_PLAN     payload = the plan (below)
+ *   MSG_COMMIT   empty: the answer to MSG_READY once the container is recorded
  * Helper -> parent:
  *   MSG_READY    empty: every op up to OP_READY succeeded; the helper now waits
  *                for MSG_COMMIT, then blocks on the exec fifo.
