@@ -2,7 +2,9 @@
  * Lifecycle benchmark: tsrun vs runc vs crun on the same busybox bundle
  * (args ['/bin/true']), plus tsrun's per-command cost against `node -e 0`.
  *
- *   node dist/bench/lifecycle.js [--runs N] [--runtime tsrun,runc,crun]
+ *   node dist/bench/lifecycle.js [--runs N] [--runtime tsrun,runc,crun] [--userns]
+ *
+ * --userns: the bundle gets a new user namespace (root mapped to 100000, 65536 ids).
  *
  * Method (shared/reference/performance.md): ratios measured side by side in
  * one run, interleaved round-robin, medians; NODE_EXTRA_CA_CERTS and
@@ -17,8 +19,9 @@ import * as path from 'node:path';
 import { makeBundle } from '../src/bundle/busybox';
 import { cleanEnv, cleanupRuntime, invoke, makeRuntime, Runtime } from '../conformance/runtimes';
 
-function parse(argv: string[]): { runs: number; runtimes: string[] } {
+function parse(argv: string[]): { runs: number; runtimes: string[]; userns: boolean } {
   let runs = 15;
+  let userns = false;
   let runtimes = ['tsrun', 'runc', 'crun'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -26,10 +29,11 @@ function parse(argv: string[]): { runs: number; runtimes: string[] } {
     else if (a.startsWith('--runs=')) runs = Number(a.slice(7));
     else if (a === '--runtime') runtimes = argv[++i].split(',');
     else if (a.startsWith('--runtime=')) runtimes = a.slice(10).split(',');
-    else throw new Error(`unknown argument ${a}; usage: [--runs N] [--runtime tsrun,runc,crun]`);
+    else if (a === '--userns') userns = true;
+    else throw new Error(`unknown argument ${a}; usage: [--runs N] [--runtime tsrun,runc,crun] [--userns]`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  return { runs, runtimes };
+  return { runs, runtimes, userns };
 }
 
 const median = (xs: number[]): number => {
@@ -84,13 +88,17 @@ interface Ctx {
 
 /** create → start → wait (poll state until stopped) → delete; returns ms, deletes in a finally. */
 const callCounts = new Map<string, number[]>();
+/** `create` alone, per runtime (part of each lifecycle). */
+const createTimes = new Map<string, number[]>();
 
 function lifecycle(c: Ctx): number {
   const id = newId(c.rt);
   let calls = 3;
   const t0 = now();
   try {
-    timed(c.rt, ['create', '--bundle', c.bundle, id], true, ['ignore', c.devnull, c.devnull]);
+    const tc = timed(c.rt, ['create', '--bundle', c.bundle, id], true, ['ignore', c.devnull, c.devnull]);
+    if (!createTimes.has(c.rt.name)) createTimes.set(c.rt.name, []);
+    createTimes.get(c.rt.name)!.push(tc);
     timed(c.rt, ['start', id]);
     const deadline = Date.now() + 10_000;
     while ((calls++, stateOf(c.rt, id).status !== 'stopped')) {
@@ -125,9 +133,10 @@ function table(rows: string[][]): string {
 }
 
 function main(): void {
-  const { runs, runtimes: names } = parse(process.argv.slice(2));
+  const { runs, runtimes: names, userns } = parse(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('must run as root');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-bench-'));
+  if (userns) fs.chmodSync(work, 0o755); // the container's root (host uid 100000) walks to the rootfs
   const devnull = fs.openSync('/dev/null', 'w');
   const runtimes = names.map(makeRuntime);
   const ctxs: Ctx[] = [];
@@ -138,7 +147,18 @@ function main(): void {
         continue;
       }
       const bundle = path.join(work, `bundle-${rt.name}`);
-      makeBundle(bundle, { args: ['/bin/true'], terminal: false, edit: (c) => rt.adaptConfig?.(c) });
+      makeBundle(bundle, {
+        args: ['/bin/true'],
+        terminal: false,
+        edit: (c) => {
+          if (userns) {
+            c.linux.namespaces.push({ type: 'user' });
+            c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+            c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          }
+          rt.adaptConfig?.(c);
+        },
+      });
       ctxs.push({ rt, bundle, devnull });
     }
     // Warm-up, and drop runtimes that cannot run a container at all.
@@ -151,7 +171,7 @@ function main(): void {
         console.log(`${c.rt.name}: cannot run the lifecycle: ${(e as Error).message}`);
       }
     }
-    console.log(`node ${process.version}, ${runs} runs, interleaved; NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset\n`);
+    console.log(`node ${process.version}, ${runs} runs, interleaved${userns ? ', new user namespace' : ''}; NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset\n`);
 
     // 1. Lifecycles, round-robin (rotating the starting runtime each round).
     const life = new Map<string, number[]>(usable.map((c) => [c.rt.name, []]));
@@ -172,6 +192,8 @@ function main(): void {
       const adj = med('crun') - median(callCounts.get('crun') ?? []) * median(wrapper);
       rows.push(['crun minus its wrapper (estimate)', ms(adj), ratio(adj, med('runc')), '', '']);
     }
+    const cmed = (n: string): number => median(createTimes.get(n)?.slice(1) ?? []); // without the warm-up
+    for (const c of usable) rows.push([`${c.rt.name} create alone`, ms(cmed(c.rt.name)), ratio(cmed(c.rt.name), cmed('runc')), ratio(cmed(c.rt.name), cmed('crun')), '']);
     rows.push(['node -e 0 (floor)', ms(median(floor)), '', '', '']);
     rows.push(['crun wrapper alone (unshare+sh), per call', ms(median(wrapper)), '', '', '']);
     console.log(table(rows) + '\n');

@@ -10,9 +10,10 @@
  *
  * Parent -> helper:
  *   MSG_PLAN     payload = the plan (below)
+ *   MSG_COMMIT   empty: the answer to MSG_READY once the container is recorded
  * Helper -> parent:
- *   MSG_READY    empty: every op up to OP_READY succeeded; the helper now blocks
- *                on the exec fifo (the container is "created").
+ *   MSG_READY    empty: every op up to OP_READY succeeded; the helper now waits
+ *                for MSG_COMMIT, then blocks on the exec fifo.
  *   MSG_ERROR    payload = i32 errno | UTF-8 text, one line, with context and
  *                strerror, e.g. "mount proc on /proc: Operation not permitted".
  *                The helper exits(1) right after sending it.
@@ -44,6 +45,11 @@ enum tsrun_msg {
    * next OP_MOUNT_TREE_FD. The parent sends them right after MSG_PLAN, one per
    * OP_MOUNT_TREE_FD in plan order; the helper recvmsg()s one per op. */
   MSG_MOUNT_FD = 6,
+  /* Parent -> helper, empty: the answer to MSG_READY once the parent has
+   * recorded the container (state written). Until then the helper reads the
+   * sync socket: EOF (the parent died before recording it) makes it exit, so
+   * a killed `create` never leaves an init nobody knows about. */
+  MSG_COMMIT = 7,
 };
 
 enum tsrun_op {
@@ -121,9 +127,10 @@ enum tsrun_op {
   /* chdir(path) and verify getcwd() is inside the root (CVE-2024-21626).
    * fields: path */
   OP_CHDIR = 19,
-  /* Send MSG_READY, then block on the fifo until `start` writes a byte.
-   * Needs OP_OPEN_FIFO earlier. After it the sync socket is closed and later
-   * failures go to fd 2 only. fields: none. */
+  /* Send MSG_READY, wait for MSG_COMMIT (EOF: exit(1) quietly), then block
+   * on the fifo until `start` writes a byte. Needs OP_OPEN_FIFO earlier.
+   * After MSG_COMMIT the sync socket is closed and later failures go to fd 2
+   * only. fields: none. */
   OP_READY = 20,
   /* The last op. Reset every signal to SIG_DFL, clear the mask, mark every fd
    * >= 3 + preserve_fds close-on-exec, execve(path, argv, envp).

@@ -66,6 +66,7 @@ void need_fields(const struct op *o, uint32_t min);
 /* sync.c */
 void send_msg(uint32_t type, const void *payload, uint32_t len);
 void send_ready(void);
+void await_commit(void); /* after send_ready: MSG_COMMIT, or exit on EOF */
 
 /* resolve.c */
 int resolve(const char *dest, int extra_resolve_flags); /* O_PATH fd or -1 (errno) */

@@ -89,6 +89,7 @@ void op_ready(const struct op *o) {
   (void)o;
   if (ctx.fifo_fd < 0) die(EBADF, "ready: the exec fifo was not opened (plan order)");
   send_ready();
+  await_commit();
   close(ctx.sync_fd);
   ctx.sync_fd = -1;
   /* Block until `start` writes a byte. Signals are blocked; SIGKILL works. */

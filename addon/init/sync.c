@@ -20,3 +20,14 @@ void send_ready(void) {
     die(err, "ready: write sync socket");
   }
 }
+
+/* Two-phase READY: the parent answers MSG_COMMIT once the container is
+ * recorded. EOF means it died first; nobody knows about this process, so it
+ * goes away instead of waiting on the exec fifo forever. */
+void await_commit(void) {
+  uint32_t hdr[2];
+  int r = read_full(ctx.sync_fd, hdr, sizeof hdr);
+  if (r == 1) _exit(1);
+  if (r < 0) die(errno, "ready: read sync socket");
+  if (hdr[0] != MSG_COMMIT || hdr[1] != 0) die(EPROTO, "ready: unexpected message %u (length %u) instead of commit", hdr[0], hdr[1]);
+}

@@ -5,7 +5,6 @@
 #include <sched.h>
 
 #include "bpf.h"
-#include "cgroup_warm.h"
 #include "console.h"
 #include "mountfd.h"
 #include "native_error.h"
@@ -177,7 +176,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   seccomp_register(env, exports);
   bpf_register(env, exports);
   mountfd_register(env, exports);
-  cgroup_warm_register(env, exports);
   reexec_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));

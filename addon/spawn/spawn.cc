@@ -96,6 +96,7 @@ int sealed_copy(const std::string &path, Fd *out, native_error *err) {
 struct child_args {
   int memfd;
   int sock;          // child end of the socketpair (CLOEXEC)
+  int parent_sock;   // parent end: closed first, so the child sees EOF if the parent dies
   int target;        // fd number the helper expects (pre-formatted in argv[1])
   int preserve_fds;
   bool userns;       // wait for the parent to write the id maps
@@ -169,6 +170,10 @@ void become_userns_root(int sock) {
 }
 
 [[noreturn]] __attribute__((noinline)) void child_main(const child_args *a) {
+  // Our copy of the parent's end would keep the socket open after the parent
+  // died (SIGKILLed during create), and a child waiting for the id maps or
+  // its plan would wait forever.
+  close(a->parent_sock);
   // Node's handlers and its ignored SIGPIPE/SIGXFSZ must not reach the
   // container. The mask stays fully blocked until the helper's final exec.
   struct kernel_sigaction dfl = {SIG_DFL, 0, nullptr, 0};
@@ -339,7 +344,7 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   char *argv[] = {arg0, fdarg, nullptr};
   char *envp[] = {nullptr};
   bool userns = (req.clone_flags & CLONE_NEWUSER) != 0;
-  child_args args = {memfd.get(), child_end.get(), target, req.preserve_fds, userns, argv, envp};
+  child_args args = {memfd.get(), child_end.get(), parent_end.get(), target, req.preserve_fds, userns, argv, envp};
 
   Fd cgroup_dir;
   if (!req.cgroup_dir.empty()) {

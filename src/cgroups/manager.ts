@@ -111,6 +111,27 @@ function mkdirTracked(dir: string, created: string[], fake: boolean, controller:
   }
 }
 
+/** What createIn will use and make: the paths of every hierarchy, and the directories missing now (parents first). */
+function plannedRecord(layout: Layout, paths: Record<string, string>, base: CgroupRecord): CgroupRecord {
+  const planned: CgroupRecord = { ...base, paths: {}, created: [] };
+  const dirs: string[] = [];
+  for (const h of layout.v1) {
+    const dir = paths[h.controllers[0]];
+    for (const c of h.controllers) planned.paths[c] = dir;
+    dirs.push(dir);
+  }
+  if (layout.unified && paths['']) {
+    planned.paths[''] = paths[''];
+    dirs.push(paths['']);
+  }
+  for (const dir of dirs) {
+    const missing: string[] = [];
+    for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) if (!planned.created.includes(d)) planned.created.push(d);
+  }
+  return planned;
+}
+
 /** Enables `ctrls` (all available when undefined) in subtree_control from the hierarchy root down to dir's parent. */
 function enableControllers(mountPoint: string, dir: string, ctrls: string[] | undefined): void {
   const rel = path.relative(mountPoint, dir);
@@ -262,6 +283,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
   if (fallback.length) rec.v2Fallback = fallback;
   if (v2Enable.length) rec.v2Controllers = v2Enable;
   const cg = new Cgroup(rec, layout.fake);
+  if (spec.onPlanned) spec.onPlanned(plannedRecord(layout, paths, rec));
   try {
     for (const h of layout.v1) {
       const key = h.controllers[0];

@@ -40,6 +40,12 @@ export interface CgroupSpec {
   manager?: 'cgroupfs' | 'systemd' | 'disabled';
   /** --rootless true (or auto and not root): a cgroup that can't be created is skipped when it has no limits to set. */
   rootless?: boolean;
+  /**
+   * Called once before any directory is made, with every path the container
+   * will use and every directory missing now (`created`): create records it,
+   * so a create killed half-way leaves nothing that `delete` cannot find.
+   */
+  onPlanned?: (planned: CgroupRecord) => void;
 }
 
 /** A device cgroup rule as written to devices.allow / devices.deny (or compiled to BPF). */

@@ -2,7 +2,8 @@
 import type { CommandRun } from '../cli/types';
 import { ERR_NOT_EXIST, TsrunError } from '../errors';
 import { destroyContainer, killAndWait } from '../lifecycle/destroy';
-import { withLock } from '../state/lock';
+import * as fs from 'node:fs';
+import { lockPath, withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
 import { containerDirExists, loadState, type StateRecord } from '../state/store';
 
@@ -17,9 +18,10 @@ export const run: CommandRun = (inv) => {
     if (!(e instanceof TsrunError && e.message === ERR_NOT_EXIST)) throw e;
     // runc: `delete --force` of a missing container succeeds.
     if (!force) throw e;
-    // A directory without state.json is a create that died half-way: clean it up
-    // once its creator no longer holds the lock.
-    if (containerDirExists(root, id)) {
+    // A directory without state.json, or a lock alone, is a create that died half-way:
+    // clean it up once its creator no longer holds the lock (a dead owner's lock is
+    // taken over, and released: removed).
+    if (containerDirExists(root, id) || fs.existsSync(lockPath(root, id))) {
       withLock(root, id, () => {
         try {
           loadState(root, id);
@@ -40,6 +42,9 @@ export const run: CommandRun = (inv) => {
     const status = containerStatus(root, rec);
     switch (status) {
       case 'stopped':
+        // A create that died before committing (its lock was stale, or we would still
+        // be waiting for it): its init may live on, in no cgroup yet.
+        if (rec.creating) killAndWait(rec);
         break;
       case 'created':
         // As runc: a created container is killed and destroyed without --force.

@@ -3,6 +3,7 @@ import type { CommandRun } from '../cli/types';
 import { ERR_NOT_RUNNING, TsrunError } from '../errors';
 import { getLogger } from '../log/logger';
 import { parseSignal } from '../signals';
+import { processAlive } from '../state/proc';
 import { containerStatus } from '../state/status';
 import { loadState } from '../state/store';
 import { containerCgroup, hasPrivatePidNs } from '../lifecycle/container-cgroup';
@@ -16,7 +17,8 @@ export const run: CommandRun = (inv) => {
   const signo = parseSignal(sig);
   const status = containerStatus(root, rec);
   // A paused container can be signalled too (the signal is delivered on resume), as runc.
-  if (status === 'stopped') {
+  // A create in progress may have no init yet (pid 0 would signal our own process group).
+  if (status === 'stopped' || (status === 'creating' && !(rec.pid > 0 && processAlive(rec.pid, rec.initStartTime)))) {
     // runc: --all is obsolete, but it still turns "not running" into success.
     if (all) return 0;
     throw new TsrunError(ERR_NOT_RUNNING);

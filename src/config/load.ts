@@ -43,11 +43,7 @@ function summary(errors: string[], bundle: string): string {
   return `invalid config.json: ${errors[0]}${more}`;
 }
 
-/**
- * `onParsed` sees the document after JSON.parse, before validation: for
- * speed hints only (create starts warming the cgroup lock), never decisions.
- */
-export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) => void): LoadedBundle {
+export function loadBundleConfig(bundleArg: string): LoadedBundle {
   const abs = path.resolve(bundleArg);
   let bundle: string;
   try {
@@ -76,7 +72,6 @@ export function loadBundleConfig(bundleArg: string, onParsed?: (doc: unknown) =>
   } catch (e) {
     throw new TsrunError(`invalid config.json: ${jsonErrorText(text, (e as Error).message)}`, { path: configPath });
   }
-  onParsed?.(doc);
 
   // What real engines send outside the schema and runc accepts (src/config/deviations.ts).
   const deviationWarnings = normalizeDeviations(doc);

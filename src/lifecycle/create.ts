@@ -1,7 +1,11 @@
 /**
- * create: validate → plan → state dir → clone the sealed init → send the plan
- * → READY → pid-file and state. Any failure rolls back: the init is killed,
- * the state dir removed, nothing is left behind.
+ * create: validate → plan → state dir with a provisional record → cgroups →
+ * clone the sealed init → send the plan → READY → state and pid-file →
+ * COMMIT. Any failure rolls back: the init is killed, its cgroups and the
+ * state dir removed, nothing is left behind. A create that is killed itself
+ * leaves a record (`creating`, its own pid and start time, the init's pid
+ * and cgroup paths as soon as they exist) that `delete` finds, and an init
+ * that exits by itself (EOF on the sync socket before COMMIT).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,20 +18,19 @@ import { readHostCgroups } from '../plan/host-cgroups';
 import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
 import { EXEC_FIFO, validateId } from '../state/paths';
-import { readStartTime } from '../state/proc';
+import { readStartTime, sleepSync } from '../state/proc';
 import { withLock } from '../state/lock';
 import { destroyContainer } from './destroy';
 import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
-import { awaitReady, sendPlan } from './sync';
+import { awaitReady, sendCommit, sendPlan } from './sync';
 import { sendMountFds } from './mount-fds';
 import type { PreparedSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
-import { prepareCgroup, selfJoinTargets, type CgroupHandle } from '../cgroups';
+import { prepareCgroup, selfJoinTargets, type CgroupHandle, type CgroupRecord } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
-import { startCgroupWarmUp, stopCgroupWarmUp } from '../cgroups/warm';
 
 export interface CreateOptions {
   globals: Globals;
@@ -53,22 +56,23 @@ export interface Created {
   cloneParent: boolean;
 }
 
-export function createContainer(opts: CreateOptions): Created {
-  validateId(opts.id);
-  try {
-    return create(opts);
-  } finally {
-    stopCgroupWarmUp();
-  }
+/**
+ * Tests only: TSRUN_TEST_KILL_AT=<point> makes create SIGKILL itself at that
+ * named point (test/integration/crashsafe.test.ts), as a crash or an
+ * impatient caller would.
+ */
+const KILL_AT = process.env.TSRUN_TEST_KILL_AT;
+
+function killPoint(name: string): void {
+  if (KILL_AT !== name) return;
+  process.kill(process.pid, 'SIGKILL');
+  for (;;) sleepSync(1000);
 }
 
-function create(opts: CreateOptions): Created {
+export function createContainer(opts: CreateOptions): Created {
+  validateId(opts.id);
   const log = getLogger();
-  // A new user namespace: its init cannot join its cgroups itself (below), so the lock warm-up
-  // starts now and overlaps validation. A guess from the unvalidated document: only speed depends on it.
-  const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle, (doc) => {
-    if (opts.globals.cgroupManager !== 'disabled' && mayWantNewUserns(doc)) startCgroupWarmUp();
-  });
+  const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle);
   for (const w of warnings) log.warn(w);
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json: "process" is required to create a container');
@@ -92,21 +96,43 @@ function create(opts: CreateOptions): Created {
     ? (require('../seccomp') as typeof import('../seccomp')).prepareSeccomp(config, log)
     : undefined;
   checkHostExtras(config);
+  killPoint('validated');
 
   return withLock(opts.globals.root, opts.id, () => {
+    killPoint('locked');
     const dir = createContainerDir(opts.globals.root, opts.id);
+    killPoint('state-dir');
+    // The provisional record, before anything else exists: whoever finds it after
+    // this process died (`delete`) knows what to remove. Rewritten as things appear.
+    const creatorStart = readStartTime(process.pid);
+    const provisional: StateRecord = {
+      ociVersion: config.ociVersion,
+      id: opts.id,
+      pid: 0,
+      initStartTime: '',
+      bundle,
+      rootfs,
+      created: rfc3339(),
+      owner: currentOwner(),
+      annotations: config.annotations ?? {},
+      creating: { pid: process.pid, startTime: creatorStart ?? '' },
+    };
     let pid = 0;
     let syncFd = -1;
     let cg: CgroupHandle | undefined;
     let hookState: HookState | undefined;
     try {
+      writeState(dir, provisional);
+      killPoint('provisional');
       const fifo = path.join(dir, EXEC_FIFO);
       mkfifo(fifo, 0o600);
+      killPoint('exec-fifo');
       // `start` waits on it for the exec (startContainer result, poststart timing): src/hooks/start.ts.
       const statusFifo = hasHooks(config.hooks, 'startContainer', 'poststart') ? path.join(dir, STATUS_FIFO) : undefined;
       if (statusFifo) mkfifo(statusFifo, 0o600);
       if ((config.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path)) {
         exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], config.linux?.uidMappings, config.linux?.gidMappings);
+        killPoint('userns-fifos');
       }
       const target = initCloneTarget(config.linux ?? {});
       const makeCgroup = (): CgroupHandle => {
@@ -118,8 +144,22 @@ function create(opts: CreateOptions): Created {
           systemd: opts.globals.systemdCgroup,
           manager: opts.globals.cgroupManager,
           rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
+          onPlanned: (planned) => {
+            provisional.cgroup = planned;
+            writeState(dir, provisional);
+            killPoint('cgroup-planned');
+          },
         });
         for (const w of made.warnings) log.warn(w);
+        provisional.cgroup = made.record;
+        killPoint('cgroup-made');
+        // An init joining a frozen cgroup stops in the kernel and create would wait forever (runc's check).
+        try {
+          refuseFrozen(made.record);
+        } catch (e) {
+          made.destroy();
+          throw e;
+        }
         return made;
       };
       // Writing a pid to cgroup.procs takes the kernel's threadgroup lock, whose write side waits an
@@ -127,7 +167,7 @@ function create(opts: CreateOptions): Created {
       // born in the cgroup2 one (clone3 CLONE_INTO_CGROUP) and writing "0" to the v1 "tasks" files
       // (a single thread moving itself skips that lock). In a new user namespace it cannot write the
       // host's cgroup files: then, as runc, the init is cloned first, its cgroups are made meanwhile,
-      // and tsrun adds its pid, with the lock kept warm (src/cgroups/warm.ts, started at parse time).
+      // and tsrun adds its pid.
       if ((target.cloneFlags & CLONE.NEWUSER) === 0) cg = makeCgroup();
       const join = cg && selfJoinTargets(cg.record.paths);
       const child = spawnInit({
@@ -141,6 +181,15 @@ function create(opts: CreateOptions): Created {
       });
       pid = child.pid;
       syncFd = child.syncFd;
+      killPoint('spawned');
+      // Without a start time the init is already gone (its error is on the socket): nothing to record.
+      const spawnedStart = readStartTime(pid);
+      if (spawnedStart !== null) {
+        provisional.pid = pid;
+        provisional.initStartTime = spawnedStart;
+        writeState(dir, provisional);
+      }
+      killPoint('init-recorded');
       // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
       cg ??= makeCgroup();
       const plan = buildPlan({
@@ -168,29 +217,36 @@ function create(opts: CreateOptions): Created {
           }
         },
       });
+      killPoint('plan-built');
       if (!join) cg.addProcess(pid);
       else if (join.unifiedDir && !child.inCgroup) cg.addProcess(pid, true); // kernel without CLONE_INTO_CGROUP
-      stopCgroupWarmUp();
+      killPoint('cgroup-joined');
       seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations });
       // HOOK(rootless cgroups): an unprivileged caller writes only delegated cgroups (src/cgroups).
       hookState = { ociVersion: config.ociVersion, id: opts.id, status: 'creating', pid, bundle, annotations: config.annotations ?? {} };
       // From the host while the init waits for its plan: nothing of the container runs yet.
       moveNetDevices(config, pid);
       applyIntelRdt(config, opts.id, pid, dir);
+      killPoint('host-extras');
+      sendPlan(syncFd, plan.steps);
+      killPoint('plan-sent');
+      // idmap mounts with a user namespace: idmapped trees made here, attached by the init.
+      const sendError = sendMountFds(plan.steps, syncFd, pid);
+      killPoint('mount-fds');
       try {
-        sendPlan(syncFd, plan.steps);
-        // idmap mounts with a user namespace: idmapped trees made here, attached by the init.
-        const sendError = sendMountFds(plan.steps, syncFd, pid);
         awaitReady(syncFd, () => {
+          killPoint('runtime-hooks');
           // runc's order: prestart (deprecated) right before createRuntime, both in the runtime namespace.
           runHooks('prestart', config.hooks, hookState!);
           runHooks('createRuntime', config.hooks, hookState!);
+          killPoint('runtime-hooks-done');
         });
-        if (sendError) throw sendError;
-      } finally {
-        fs.closeSync(syncFd);
-        syncFd = -1;
+      } catch (e) {
+        // The init was killed because a mount fd could not be sent: unless it said why itself, that is why.
+        throw sendError && e instanceof TsrunError && /before it was ready|in the middle of a message/.test(e.message) ? sendError : e;
       }
+      if (sendError) throw sendError;
+      killPoint('ready');
       const initStartTime = readStartTime(pid);
       if (initStartTime === null) throw new TsrunError(`container init (pid ${pid}) exited right after it was ready`);
       const record: StateRecord = {
@@ -209,7 +265,15 @@ function create(opts: CreateOptions): Created {
         config: savedConfig,
       };
       writeState(dir, record);
+      killPoint('state-written');
       if (opts.pidFile) writePidFile(opts.pidFile, pid);
+      killPoint('pid-file');
+      // Two-phase READY: only now, with the container recorded, may the init wait on the
+      // exec fifo; had we died before this, it would have read EOF and exited.
+      sendCommit(syncFd);
+      killPoint('committed');
+      fs.closeSync(syncFd);
+      syncFd = -1;
       log.debug(`created container ${opts.id} with init pid ${pid}`);
       return { pid, dir, record, cloneParent: child.cloneParent };
     } catch (e) {
@@ -234,10 +298,26 @@ function create(opts: CreateOptions): Created {
   });
 }
 
-/** The unvalidated document's view of initCloneTarget's CLONE_NEWUSER: a user namespace without a path. */
-function mayWantNewUserns(doc: unknown): boolean {
-  const ns = (doc as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
-  return Array.isArray(ns) && ns.some((n: { type?: unknown; path?: unknown } | null) => n?.type === 'user' && !n.path);
+/**
+ * runc's check: an init joining a frozen cgroup (v1 freezer FROZEN/FREEZING, a
+ * v2 cgroup.freeze of 1, or a frozen ancestor) stops in the kernel before it
+ * can answer, so create refuses before it joins. A pre-existing cgroupsPath
+ * may be frozen; a new cgroup is frozen under a frozen parent.
+ */
+function refuseFrozen(rec: CgroupRecord): void {
+  const read = (dir: string, file: string): string => {
+    try {
+      return fs.readFileSync(path.join(dir, file), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const v1 = rec.paths.freezer;
+  const v2 = rec.paths[''];
+  const frozen =
+    (v1 !== undefined && /^(FROZEN|FREEZING)$/.test(read(v1, 'freezer.state').trim())) ||
+    (v2 !== undefined && (read(v2, 'cgroup.freeze').trim() === '1' || /^frozen 1$/m.test(read(v2, 'cgroup.events'))));
+  if (frozen) throw new TsrunError("container's cgroup unexpectedly frozen");
 }
 
 /** runc's createPidFile: a temp file in the same directory, then rename. */

@@ -168,6 +168,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
   const rec = loadState(opts.globals.root, opts.id);
   const status = containerStatus(opts.globals.root, rec);
   if (status === 'stopped') throw new TsrunError('cannot exec in a stopped container');
+  if (status === 'creating') throw new TsrunError('cannot exec in a container that is still being created');
   if (status === 'paused' && !opts.ignorePaused) throw new TsrunError('cannot exec in a paused container (use --ignore-paused to override)');
   const config = containerConfig(rec);
   const proc = opts.proc;

@@ -30,9 +30,10 @@ function toTsrunError(e: unknown): TsrunError {
 }
 
 /**
- * Prepares and sends one idmapped tree per OP_MOUNT_TREE_FD step. Returns an
- * error to report only if the helper turns out fine (a failed send usually
- * means the helper died: its own MSG_ERROR, read by awaitReady, says why).
+ * Prepares and sends one idmapped tree per OP_MOUNT_TREE_FD step. A failed
+ * send kills the helper and returns the error: the caller still reads the
+ * socket (a helper that died first said why in its MSG_ERROR) and reports
+ * this error otherwise.
  */
 export function sendMountFds(steps: readonly PlanStep[], syncFd: number, initPid: number): TsrunError | undefined {
   const wanted = steps.filter((s) => s.op === Op.MountTreeFd);
@@ -52,6 +53,13 @@ export function sendMountFds(steps: readonly PlanStep[], syncFd: number, initPid
     try {
       a.sendFd(syncFd, Msg.MountFd, fd);
     } catch (e) {
+      // The helper waits for this fd and would wait forever: kill it (its socket
+      // then reads EOF after any MSG_ERROR it sent, which awaitReady prefers).
+      try {
+        process.kill(initPid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       return toTsrunError(e);
     } finally {
       fs.closeSync(fd);

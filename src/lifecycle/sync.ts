@@ -1,12 +1,19 @@
 /**
  * The parent's side of the init sync protocol (addon/common/plan_wire.h):
- * send MSG_PLAN, then wait for MSG_READY or MSG_ERROR. Blocking reads are
- * fine here: create is a short-lived CLI and has nothing else to do.
+ * send MSG_PLAN, wait for MSG_READY or MSG_ERROR, record the container, then
+ * MSG_COMMIT. Blocking reads are fine here: create is a short-lived CLI and
+ * has nothing else to do.
  */
 import * as fs from 'node:fs';
-import { TsrunError } from '../errors';
+import { TsrunError, describeSystemError } from '../errors';
 import { Msg, type PlanStep } from '../plan/ops';
 import { frame, framePlan } from '../plan/wire';
+
+/**
+ * The longest message the init may send: its MSG_ERROR is one line (i32 errno
+ * + < 1 KiB of text). Anything longer is refused before it is allocated.
+ */
+export const MAX_INIT_FRAME = 64 * 1024;
 
 export function sendPlan(fd: number, steps: readonly PlanStep[]): void {
   const buf = framePlan(steps);
@@ -66,9 +73,22 @@ function readyOrError(fd: number, header: Buffer | null): void {
   if (!header) throw new TsrunError('container init exited before it was ready');
   const type = header.readUInt32LE(0);
   const len = header.readUInt32LE(4);
+  if (len > MAX_INIT_FRAME) throw new TsrunError(`container init sent a message of ${len} bytes (type ${type}; at most ${MAX_INIT_FRAME})`);
   const payload = len > 0 ? readExact(fd, len) : Buffer.alloc(0);
   if (!payload) throw new TsrunError('container init exited in the middle of a message');
   if (type === Msg.Ready) return;
   if (type === Msg.Error) throw initError('container init', payload);
   throw new TsrunError(`container init sent unexpected message type ${type}`);
+}
+
+/**
+ * MSG_COMMIT: the container is recorded, the init may wait on the exec fifo.
+ * A failed send means the init is gone (EPIPE: Node ignores SIGPIPE).
+ */
+export function sendCommit(fd: number): void {
+  try {
+    sendFrame(fd, frame(Msg.Commit));
+  } catch (e) {
+    throw describeSystemError('container init exited before the create was committed', e);
+  }
 }

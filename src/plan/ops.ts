@@ -12,6 +12,8 @@ export const enum Msg {
   HooksDone = 5,
   /** parent → helper, right after the plan: one idmapped mount tree fd (SCM_RIGHTS) per OP_MOUNT_TREE_FD. */
   MountFd = 6,
+  /** parent → helper: the container is recorded; the helper may wait on the exec fifo (EOF before it: exit). */
+  Commit = 7,
 }
 
 export const enum Op {

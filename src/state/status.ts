@@ -5,15 +5,18 @@ import { EXEC_FIFO, containerDir } from './paths';
 import { processAlive } from './proc';
 import type { StateRecord } from './store';
 
-export type ContainerStatus = 'created' | 'running' | 'stopped' | 'paused';
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
 
 /**
+ * - a provisional record (create not finished): creating while its creator
+ *   lives, else stopped (the creator died: `delete` removes what it left)
  * - init not alive (missing, zombie, or pid reused) → stopped
  * - init alive and `<dir>/exec.fifo` present        → created (blocked until `start`)
  * - init alive, cgroup frozen                         → paused
  * - init alive                                        → running
  */
 export function containerStatus(root: string, rec: StateRecord): ContainerStatus {
+  if (rec.creating) return processAlive(rec.creating.pid, rec.creating.startTime) ? 'creating' : 'stopped';
   if (!rec.pid || !processAlive(rec.pid, rec.initStartTime)) return 'stopped';
   if (fs.existsSync(path.join(containerDir(root, rec.id), EXEC_FIFO))) return 'created';
   return isFrozen(rec) ? 'paused' : 'running';

@@ -34,6 +34,12 @@ export interface StateRecord {
   cloneParent?: boolean;
   /** The config.json used at create time, if a module wants it kept. */
   config?: unknown;
+  /**
+   * Present only in the provisional record `create` writes before making
+   * anything (pid 0 until the init exists, cgroup paths as they become
+   * known): the creator's pid and start time. Gone once the create commits.
+   */
+  creating?: { pid: number; startTime: string };
   [extra: string]: unknown;
 }
 

@@ -12,6 +12,8 @@ export interface Result {
   status: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended the process, if any (status is then 128+9). */
+  signal?: NodeJS.Signals | null;
 }
 
 export class Sandbox {
@@ -30,7 +32,7 @@ export class Sandbox {
     return this.exec([TSRUN, '--root', this.root, ...(opts.globals ?? []), ...args], opts);
   }
 
-  exec(argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Result {
+  exec(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Result {
     const n = this.counter++;
     const out = path.join(this.dir, `out.${n}`);
     const err = path.join(this.dir, `err.${n}`);
@@ -42,13 +44,13 @@ export class Sandbox {
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', fo, fe],
         input: opts.input,
         timeout: opts.timeoutMs ?? 30_000,
-        env: cleanEnv(),
+        env: { ...cleanEnv(), ...opts.env },
       });
     } finally {
       fs.closeSync(fo);
       fs.closeSync(fe);
     }
-    return { status: r.status ?? 128 + 9, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+    return { status: r.status ?? 128 + 9, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8'), signal: r.signal };
   }
 
   id(name = 'c'): string {

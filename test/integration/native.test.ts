@@ -73,7 +73,10 @@ function runPlan(steps: PlanStep[]): { pid: number; msg: Message | null } {
   const { pid, syncFd } = spawn();
   try {
     fs.writeSync(syncFd, frame(Msg.Plan, encodePlan(steps)));
-    return { pid, msg: readMessage(syncFd) };
+    const msg = readMessage(syncFd);
+    // Two-phase READY: without the commit the helper exits at the socket's EOF.
+    if (msg?.type === Msg.Ready) fs.writeSync(syncFd, frame(Msg.Commit));
+    return { pid, msg };
   } finally {
     fs.closeSync(syncFd);
   }

@@ -142,6 +142,22 @@ test('v1: checkBeforeUpdate rejects a limit below usage (update only)', () => {
   h.destroy();
 });
 
+test('onPlanned: every path and every missing directory, before any is made (a killed create can be cleaned up)', () => {
+  const root = tmp();
+  makeFakeHybrid(root, ['memory', 'pids'], '');
+  const seen: { paths: Record<string, string>; created: string[]; existed: boolean[] }[] = [];
+  const h = prepareCgroup(
+    { id: 'x', cgroupsPath: '/p/x', systemd: false, onPlanned: (r) => seen.push({ paths: r.paths, created: r.created, existed: r.created.map((d) => fs.existsSync(d)) }) },
+    root,
+  );
+  assert.is(seen.length, 1);
+  assert.equal(seen[0].paths, h.record.paths);
+  assert.equal(seen[0].created, h.record.created);
+  assert.ok(seen[0].existed.every((e) => !e), 'nothing made yet');
+  h.destroy();
+  for (const d of tmps) fs.rmSync(d, { recursive: true, force: true });
+});
+
 test('v1: unified is an error; a failing write names controller and path and removes what was created', () => {
   const root = tmp();
   makeFakeV1(root, ['memory', 'pids']);

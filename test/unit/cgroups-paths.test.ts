@@ -8,8 +8,6 @@ import { parseCpuList } from '../../src/cgroups/stats';
 import { parseDuration } from '../../src/commands/events';
 import { filterPs } from '../../src/commands/ps';
 import { parseRam, resourcesFromFlags } from '../../src/commands/update';
-import { ownProcsFile } from '../../src/cgroups/warm';
-import { parseMountinfoCgroups, parseProcCgroup } from '../../src/plan/host-cgroups';
 
 const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
@@ -22,15 +20,6 @@ const SELF = `4:memory:/user/a
 1:name=systemd:/init.scope
 0::/init.scope
 `;
-
-test('warm-up target: our own cgroup.procs, in the first hierarchy whose mount shows it', () => {
-  assert.is(ownProcsFile(parseMountinfoCgroups(HYBRID), parseProcCgroup(SELF)), '/sys/fs/cgroup/cpu,cpuacct/cgroup.procs');
-  // A mount of a subtree that does not contain our cgroup is skipped.
-  const sub = '50 31 0:32 /other /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n41 31 0:38 /init.scope /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n';
-  assert.is(ownProcsFile(parseMountinfoCgroups(sub), parseProcCgroup(SELF)), '/sys/fs/cgroup/unified/cgroup.procs');
-  assert.is(ownProcsFile(parseMountinfoCgroups('41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n'), parseProcCgroup('0::/user.slice/a.scope\n')), '/sys/fs/cgroup/user.slice/a.scope/cgroup.procs');
-  assert.is(ownProcsFile([], parseProcCgroup(SELF)), undefined);
-});
 
 test('layout: v1 / v2 / hybrid from mountinfo', () => {
   const h = detectLayout(HYBRID, SELF);

@@ -136,6 +136,21 @@ test('status: created / running / stopped', () => {
   assert.equal(ociState(root, { ...rec, annotations: { k: 'v' } }).annotations, { k: 'v' });
 });
 
+test('status: a provisional record is "creating" while its creator lives, "stopped" once it died (pid 0)', () => {
+  const root = tmpRoot();
+  const dir = createContainerDir(root, 'c2');
+  const me = { pid: process.pid, startTime: readStartTime(process.pid)! };
+  const rec: StateRecord = { ...record('c2', 0, ''), creating: me };
+  writeState(dir, rec);
+  assert.is(containerStatus(root, rec), 'creating');
+  assert.is(ociState(root, rec).status, 'creating');
+  // The init is alive, its creator is not: still not a container anyone may use.
+  const dead = { ...rec, pid: process.pid, initStartTime: me.startTime, creating: { pid: me.pid, startTime: '1' } };
+  assert.is(containerStatus(root, dead), 'stopped');
+  assert.is(ociState(root, dead).pid, 0);
+  assert.equal(listContainers(root).map((r) => r.id), ['c2']);
+});
+
 test('lock: re-entrant, released, stale owner taken over, timeout', () => {
   const root = tmpRoot();
   const file = lockPath(root, 'c1');
