@@ -19,6 +19,7 @@ import { deviceFilterInsns, disassemble } from './bpf';
 import { CgroupDirs, uniqueDirs } from './dirs';
 import { deviceRules } from './devices';
 import { cgReadOpt, cgWrite } from './fsutil';
+import { checkBlockIO, checkHugepageLimits, RESOURCE_FIELD } from './knobs';
 import { hostLayout, type Layout } from './layout';
 import { resolvePaths } from './paths';
 import { collectStats } from './stats';
@@ -143,6 +144,8 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
   const net = r.network as Network | undefined;
   if (rec.mode === 'v2') {
     if (!u) throw new TsrunError('cgroup v2 record has no unified path');
+    checkHugepageLimits(r.hugepageLimits, { dir: u, v2: true });
+    checkBlockIO(blk, { dir: u, v2: true });
     const cpu = r.cpu;
     v2cpuset.set(u, cpu);
     v2cpu.set(u, cpu, ctx);
@@ -164,9 +167,12 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
   const fb = new Set(rec.v2Fallback ?? []);
   const dirOf = (c: string): string | undefined => rec.paths[c];
   for (const c of needed) {
-    if (!dirOf(c) && !(fb.has(c) && u)) throw new TsrunError(`cannot set ${c} limit: the ${c} controller is not mounted (cgroup v1)${rec.mode === 'hybrid' ? ' nor available on the cgroup2 hierarchy' : ''}`);
+    if (!dirOf(c) && !(fb.has(c) && u)) throw new TsrunError(`${RESOURCE_FIELD[c] ?? 'linux.resources'}: cannot set ${c} limit: the ${c} controller is not mounted (cgroup v1)${rec.mode === 'hybrid' ? ' nor available on the cgroup2 hierarchy' : ''}`);
   }
   const v2 = (c: string): string | undefined => (!dirOf(c) && fb.has(c) ? u : undefined);
+  // Knobs the host lacks fail here, before any write (update too: no half-applied update).
+  if (needed.includes('hugetlb')) checkHugepageLimits(r.hugepageLimits, dirOf('hugetlb') ? { dir: dirOf('hugetlb')!, v2: false } : { dir: v2('hugetlb')!, v2: true });
+  if (needed.includes('blkio')) checkBlockIO(blk, dirOf('blkio') ? { dir: dirOf('blkio')!, v2: false } : { dir: v2('blkio')!, v2: true });
   const cpuDir = dirOf('cpu');
   const cpusetDir = dirOf('cpuset');
   if (needed.includes('cpuset')) cpusetDir ? v1cpuset.set(cpusetDir, r.cpu, ctx) : v2cpuset.set(v2('cpuset')!, r.cpu);
@@ -253,7 +259,11 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
     for (const k of Object.keys(r.unified ?? {})) {
       const c = unified.keyController(k);
       if (!c) continue;
-      if (!avail.has(c)) throw new TsrunError(`cannot set unified resource ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: it is on a v1 hierarchy or not enabled)`);
+      if (!avail.has(c)) {
+        const onV1 = layout.v1.find((h) => h.controllers.includes(c));
+        const why = onV1 ? `it is on the cgroup v1 hierarchy ${onV1.mountPoint}` : 'it is neither on a v1 hierarchy nor enabled there';
+        throw new TsrunError(`linux.resources.unified: cannot set ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: ${why})`);
+      }
       if (!v2Enable.includes(c)) v2Enable.push(c);
     }
   }
