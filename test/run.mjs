@@ -2,6 +2,7 @@
 // The test command's runner (`npm test` → scripts/test.sh → node test/run.mjs).
 //
 //   node test/run.mjs [unit] [integration] [conformance]
+//   TSRUN_TEST_ONLY=<regex> limits the uvu files to those whose path matches.
 //
 // Runs every compiled uvu file (dist/test/unit/**/*.test.js, then, as root,
 // dist/test/integration/**/*.test.js) in its own node process, serially, with
@@ -147,7 +148,9 @@ function cgroupLayout() {
     if (!post) continue;
     const [fsType, , opts] = post.split(' ');
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    const mp = pre.split(' ')[4];
+    const [, , , root, mp] = pre.split(' ');
+    // The hierarchies themselves: a container's bind mounts of sub-cgroups elsewhere are not the layout.
+    if (root !== '/' && !mp.startsWith('/sys/fs/cgroup')) continue;
     mounts.push(`mount ${fsType} ${mp} ${fsType === 'cgroup' ? opts.split(',').filter((o) => o !== 'rw' && o !== 'ro').sort().join(',') : ''}`.trimEnd());
     if (fsType === 'cgroup2' && !unified) unified = mp;
   }
@@ -181,7 +184,9 @@ if (process.env.TSRUN_BUILD_FAILED === '1') {
 }
 
 async function runUvuFiles(kind) {
-  const files = findTests(join(ROOT, 'dist', 'test', kind));
+  // TSRUN_TEST_ONLY=<regex>: only the files whose path matches (development runs).
+  const only = process.env.TSRUN_TEST_ONLY ? new RegExp(process.env.TSRUN_TEST_ONLY) : undefined;
+  const files = findTests(join(ROOT, 'dist', 'test', kind)).filter((f) => !only || only.test(f));
   if (files.length === 0) {
     console.log(`# ${kind}: no compiled test files under dist/test/${kind}`);
     return;

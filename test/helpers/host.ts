@@ -352,7 +352,8 @@ export function describeController(controller: string): string {
 
 /** Prints the skip line test/run.mjs collects; returns undefined so a test can `return skip(...)`. */
 export function skip(title: string, reason: string): undefined {
-  process.stdout.write(`SKIP: ${title}: ${reason.replace(/\n/g, ' ')}\n`);
+  // Own line: uvu's progress dots have no newline before a test's output.
+  process.stdout.write(`\nSKIP: ${title}: ${reason.replace(/\n/g, ' ')}\n`);
   return undefined;
 }
 
