@@ -3,7 +3,7 @@
  * under test, a command runner that never lets a container hold our pipes,
  * and the clean-up primitives (mounts and processes under a private temp dir).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -243,6 +243,7 @@ export function sweepStaleDirs(prefix: string, before?: (dir: string) => void): 
     if (owner && alive(owner)) continue;
     before?.(dir);
     killPids(pidsMentioning(dir));
+    PrivateMountNs.killStale(dir);
     unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -347,4 +348,123 @@ export function reportSkips(file: string): void {
   console.log(`\n${bar}\n${file}: ${skippedForTsrun.length} scenario(s) SKIPPED FOR TSRUN ONLY (PENDING_TSRUN_FEATURES in test/helpers/clients.ts):`);
   for (const s of skippedForTsrun) console.log(`  - ${s}`);
   console.log(`Run with TSRUN_CLIENTS_STRICT=1 to run them anyway.\n${bar}`);
+}
+
+/**
+ * A private mount namespace (`unshare -m --propagation private`) held open by
+ * a sleeping process, for a client's daemon and commands (`wrap(argv)` runs a
+ * command inside it). What the client, its shims and runtimes mount on "the
+ * host" — rootfs overlays, and any cgroup hierarchy one of them decides to
+ * mount — stays in it and goes with it, instead of changing what later tests
+ * and the other runtimes see. A v1 hierarchy mounted in here still binds its
+ * controllers for the whole machine while it exists, so close() first empties
+ * and unmounts every cgroup hierarchy the host's namespace does not have
+ * (undoCgroupMounts), which hands the controllers back.
+ * The holder's pid is kept in <dir>/mntns.pid for sweepStaleDirs.
+ */
+export class PrivateMountNs {
+  readonly pid: number;
+  private proc: ChildProcess;
+
+  constructor(readonly dir: string) {
+    this.proc = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sleep', 'infinity'], { stdio: 'ignore', env: cleanEnv() });
+    this.proc.unref();
+    if (!this.proc.pid) throw new Error('unshare -m: could not start the mount namespace holder');
+    this.pid = this.proc.pid;
+    fs.writeFileSync(path.join(dir, 'mntns.pid'), String(this.pid));
+    const own = fs.readlinkSync('/proc/self/ns/mnt');
+    const ready = waitFor(() => {
+      try {
+        return fs.readlinkSync(`/proc/${this.pid}/ns/mnt`) !== own && fs.readFileSync(`/proc/${this.pid}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    }, 10_000, 10);
+    if (!ready) {
+      killPids([this.pid]);
+      throw new Error('unshare -m --propagation private: no private mount namespace after 10 s');
+    }
+  }
+
+  /** `argv` run inside the namespace (nsenter does not fork for a mount namespace: the pid is the command's). */
+  wrap(argv: string[]): string[] {
+    return ['nsenter', '-t', String(this.pid), '-m', '--', ...argv];
+  }
+
+  /** cgroup v1 hierarchies mounted in the namespace that the host's namespace does not have: `controllers` and mount points. */
+  extraCgroupMounts(): { controllers: string; mountPoint: string }[] {
+    const keys = (text: string): { controllers: string; mountPoint: string }[] => {
+      const out: { controllers: string; mountPoint: string }[] = [];
+      for (const line of text.split('\n')) {
+        const [pre, post] = line.split(' - ');
+        if (!post) continue;
+        const [fsType, , opts] = post.split(' ');
+        if (fsType !== 'cgroup') continue;
+        const controllers = opts.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=')).sort().join(',');
+        out.push({ controllers, mountPoint: pre.split(' ')[4] });
+      }
+      return out;
+    };
+    let inside = '';
+    try {
+      inside = fs.readFileSync(`/proc/${this.pid}/mountinfo`, 'utf8');
+    } catch {
+      return [];
+    }
+    const host = new Set(keys(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.controllers));
+    return keys(inside).filter((m) => !host.has(m.controllers));
+  }
+
+  /**
+   * Empties (rmdir, deepest first) and unmounts each cgroup hierarchy mounted
+   * in the namespace but not on the host, so the kernel destroys it and its
+   * controllers return to where they were. Returns what was undone.
+   */
+  undoCgroupMounts(): string[] {
+    const undone: string[] = [];
+    for (const m of this.extraCgroupMounts()) {
+      const top = `/proc/${this.pid}/root${m.mountPoint}`;
+      const dirs: string[] = [];
+      const walk = (d: string): void => {
+        let entries: fs.Dirent[] = [];
+        try {
+          entries = fs.readdirSync(d, { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const e of entries) {
+          if (!e.isDirectory()) continue;
+          dirs.push(path.join(d, e.name));
+          walk(path.join(d, e.name));
+        }
+      };
+      walk(top);
+      rmdirIfEmpty(dirs);
+      spawnSync('nsenter', ['-t', String(this.pid), '-m', '--', 'umount', m.mountPoint], { stdio: 'ignore', timeout: 10_000 });
+      undone.push(`${m.controllers} at ${m.mountPoint}`);
+    }
+    return undone;
+  }
+
+  /** Undoes cgroup mounts, then ends the holder (the namespace goes with its last process). */
+  close(): string[] {
+    const undone = alive(this.pid) ? this.undoCgroupMounts() : [];
+    killPids([this.pid]);
+    return undone;
+  }
+
+  /** The holder of a crashed earlier run (its pid in <dir>/mntns.pid), if it is still a sleeping holder. */
+  static killStale(dir: string): void {
+    let pid = 0;
+    try {
+      pid = Number(fs.readFileSync(path.join(dir, 'mntns.pid'), 'utf8'));
+    } catch {
+      return;
+    }
+    try {
+      if (pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && fs.readlinkSync(`/proc/${pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt')) killPids([pid]);
+    } catch {
+      /* gone */
+    }
+  }
 }
