@@ -8,10 +8,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownCgroupDirs, readHostCgroups } from '../../src/plan/host-cgroups';
-import { Case, check, Harness } from '../harness';
+import { controllerOn, host, needs } from '../../test/helpers/host';
+import { Case, check, Harness, skipUnless } from '../harness';
 
 const TAG = `conf-cg-${process.pid}`;
 const v2Only = (): boolean => fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+/** On a v1/hybrid host the cases read the v1 files: the controller must be on a v1 hierarchy (test/helpers/host.ts). */
+const needV1Unless2 = (ctrl: string): void => skipUnless(v2Only() ? needs.controller(ctrl) : needs.v1(ctrl));
+/** The v1 controllers whose cgroup path the path cases check: those of memory, pids, cpu this host has on v1. */
+const pathControllers = (): string[] => (v2Only() ? [''] : ['memory', 'pids', 'cpu'].filter((c) => controllerOn(c) === 'v1'));
 
 /** Prints `name=value` for each file (relative to /sys/fs/cgroup inside the container). */
 function readInside(h: Harness, files: Record<string, string>, edit: (c: Record<string, any>) => void): Record<string, string> {
@@ -67,18 +72,22 @@ export const cgroupCases: Case[] = [
     name: 'cgroups-memory-limit',
     description: 'linux.resources.memory.limit (and swap) is the limit of the container\'s memory cgroup, visible from inside',
     run(h) {
+      needV1Unless2('memory');
       const limit = 64 * 1024 * 1024;
+      // Swap only where the host accounts it (memory.memsw.* / memory.swap.max).
+      const swap = v2Only() ? fs.existsSync('/sys/fs/cgroup/memory.swap.max') || fs.readdirSync('/sys/fs/cgroup').some((d) => fs.existsSync(path.join('/sys/fs/cgroup', d, 'memory.swap.max'))) : host().v1Files.memorySwap;
       const edit = (c: Record<string, any>): void => {
-        c.linux.resources = { memory: { limit, swap: limit * 2 } };
+        c.linux.resources = { memory: { limit, ...(swap ? { swap: limit * 2 } : {}) } };
       };
-      if (v2Only()) return expect(readInside(h, { max: 'memory.max', swap: 'memory.swap.max' }, edit), { max: String(limit), swap: String(limit) });
-      expect(readInside(h, { limit: 'memory/memory.limit_in_bytes', memsw: 'memory/memory.memsw.limit_in_bytes' }, edit), { limit: String(limit), memsw: String(limit * 2) });
+      if (v2Only()) return expect(readInside(h, { max: 'memory.max', ...(swap ? { swap: 'memory.swap.max' } : {}) }, edit), { max: String(limit), ...(swap ? { swap: String(limit) } : {}) });
+      expect(readInside(h, { limit: 'memory/memory.limit_in_bytes', ...(swap ? { memsw: 'memory/memory.memsw.limit_in_bytes' } : {}) }, edit), { limit: String(limit), ...(swap ? { memsw: String(limit * 2) } : {}) });
     },
   },
   {
     name: 'cgroups-pids-limit',
     description: 'linux.resources.pids.limit is pids.max of the container\'s cgroup, and forking past it fails',
     run(h) {
+      needV1Unless2('pids');
       const file = v2Only() ? 'pids.max' : 'pids/pids.max';
       const out = h.probe(`cat /sys/fs/cgroup/${file}; for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait`, (c) => {
         c.linux.resources = { pids: { limit: 4 } };
@@ -91,6 +100,7 @@ export const cgroupCases: Case[] = [
     name: 'cgroups-cpu',
     description: 'linux.resources.cpu shares, quota and period are the container\'s cpu cgroup values',
     run(h) {
+      needV1Unless2('cpu');
       const edit = (c: Record<string, any>): void => {
         c.linux.resources = { cpu: { shares: 512, quota: 25000, period: 100000 } };
       };
@@ -103,6 +113,8 @@ export const cgroupCases: Case[] = [
     description: 'a device denied by linux.resources.devices cannot be opened from inside (EPERM); an allowed one can',
     notApplicable: { crun: 'crun 1.8 adds an allow rule for every linux.devices entry, so a declared device cannot be denied (runc 1.1 and tsrun follow linux.resources.devices)' },
     run(h) {
+      // v1 devices cgroup, or cgroup2's eBPF device filter (no controller to check there).
+      if (!v2Only()) skipUnless(needs.v1('devices'));
       // /dev/full declared in linux.devices, so no default allow for it follows the deny.
       const out = h.probe('echo x > /dev/full; head -c 3 /dev/zero | wc -c', (c) => {
         c.linux.devices = [{ path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 }];
@@ -120,7 +132,7 @@ export const cgroupCases: Case[] = [
       h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.cgroupsPath = p) });
       h.create();
       const pid = h.state().pid!;
-      for (const ctrl of v2Only() ? [''] : ['memory', 'pids', 'cpu']) {
+      for (const ctrl of pathControllers()) {
         const got = hostCgroup(pid, ctrl);
         check(got === p, `${ctrl || 'unified'}: ${got} != ${p}`);
       }
@@ -136,7 +148,7 @@ export const cgroupCases: Case[] = [
       h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.cgroupsPath = p) });
       h.create();
       const pid = h.state().pid!;
-      for (const ctrl of v2Only() ? [''] : ['memory', 'pids', 'cpu']) {
+      for (const ctrl of pathControllers()) {
         const got = hostCgroup(pid, ctrl) ?? '';
         check(got.endsWith(`/${p}`), `${ctrl || 'unified'}: ${got} does not end in /${p}`);
       }

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { skip } from './host';
+import { controllerOn, host, skip, v1Mount } from './host';
 import { TSRUN, cleanEnv, sleep } from './tsrun';
 
 export interface Runtime {
@@ -288,6 +288,25 @@ export function cgroupOf(pid: number, controller: string): string | undefined {
   for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
     const [, ctrls, p] = line.split(':');
     if (ctrls !== undefined && ctrls.split(',').includes(controller)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * The host path of a cgroup file of `pid` for `controller`, wherever this host
+ * has it (test/helpers/host.ts): the v1 file in the controller's hierarchy, or
+ * the cgroup2 one in the unified hierarchy. Undefined when the host has the
+ * controller in neither or the pid is gone.
+ */
+export function cgroupFile(pid: number, controller: string, v1File: string, v2File: string): string | undefined {
+  const on = controllerOn(controller);
+  if (on === 'v1') {
+    const cg = cgroupOf(pid, controller);
+    return cg === undefined ? undefined : path.join(v1Mount(controller)!, cg, v1File);
+  }
+  if (on === 'v2') {
+    const cg = cgroupOf(pid, '');
+    return cg === undefined ? undefined : path.join(host().cgroup.unified!.mountPoint, cg, v2File);
   }
   return undefined;
 }
