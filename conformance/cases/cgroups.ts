@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownCgroupDirs, readHostCgroups } from '../../src/plan/host-cgroups';
-import { controllerOn, host, needs } from '../../test/helpers/host';
+import { absentPageSize, controllerOn, host, need, needAll, needs } from '../../test/helpers/host';
 import { Case, check, Harness, skipUnless } from '../harness';
 
 const TAG = `conf-cg-${process.pid}`;
@@ -155,6 +155,38 @@ export const cgroupCases: Case[] = [
       h.delete(h.id, true);
     },
     cleanup: removeTagDirs,
+  },
+  {
+    name: 'cgroups-hugepage-limit',
+    description: 'linux.resources.hugepageLimits with a page size this host has is the hugetlb limit of the container\'s cgroup (v1, or cgroup2 on a hybrid host)',
+    run(h) {
+      skipUnless(needAll(needs.hugepages(), need(controllerOn('hugetlb'), 'no hugetlb controller on v1 or cgroup2')));
+      // runc 1.1 and crun 1.8 only look for hugetlb on v1 on a hybrid host ("cannot set hugetlb limit: container could not join or create cgroup").
+      if (h.rt.name !== 'tsrun') skipUnless(need(!(host().cgroup.mode === 'hybrid' && controllerOn('hugetlb') === 'v2'), `${h.rt.name} does not use the cgroup2 hierarchy for hugetlb on a hybrid host, and hugetlb is on cgroup2 here`));
+      const [size] = host().hugepageSizes;
+      const bytes = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[size.slice(-2) as 'KB' | 'MB' | 'GB'] * Number(size.slice(0, -2));
+      h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.resources = { hugepageLimits: [{ pageSize: size, limit: 2 * bytes }] }) });
+      h.create();
+      const pid = h.state().pid!;
+      const onV1 = controllerOn('hugetlb') === 'v1';
+      const mount = onV1 ? host().cgroup.v1.find((x) => x.controllers.includes('hugetlb'))!.mountPoint : host().cgroup.unified!.mountPoint;
+      const file = path.join(mount, hostCgroup(pid, onV1 ? 'hugetlb' : '') ?? '/nonexistent', onV1 ? `hugetlb.${size}.limit_in_bytes` : `hugetlb.${size}.max`);
+      const got = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : 'missing';
+      h.delete(h.id, true);
+      check(got === String(2 * bytes), `${file}: ${got}, want ${2 * bytes}`);
+    },
+  },
+  {
+    name: 'cgroups-hugepage-size-absent',
+    description: 'a hugepage size this host does not have fails create, and no container is left (state says it does not exist)',
+    run(h) {
+      skipUnless(need(controllerOn('hugetlb'), 'no hugetlb controller on v1 or cgroup2'));
+      h.makeBundle({ args: ['true'], edit: (c) => (c.linux.resources = { hugepageLimits: [{ pageSize: absentPageSize(), limit: 0 }] }) });
+      const r = h.tryCreate();
+      check(r.status !== 0, `create with page size ${absentPageSize()} succeeded on a host with only ${host().hugepageSizes.join(', ') || 'none'}`);
+      const st = h.run(['state', h.id]);
+      check(st.status !== 0, `state after the failed create: ${st.stdout.slice(0, 200)}`);
+    },
   },
   {
     name: 'cgroups-namespace-root',
