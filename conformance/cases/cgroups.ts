@@ -9,9 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownCgroupDirs, readHostCgroups } from '../../src/plan/host-cgroups';
 import { absentPageSize, controllerOn, host, need, needAll, needs } from '../../test/helpers/host';
+import { restoreUnifiedRoot, unifiedRootControllers } from '../../test/helpers/cgroups';
 import { Case, check, Harness, skipUnless } from '../harness';
 
 const TAG = `conf-cg-${process.pid}`;
+let unifiedBefore: string[] = [];
 const v2Only = (): boolean => fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 /** On a v1/hybrid host the cases read the v1 files: the controller must be on a v1 hierarchy (test/helpers/host.ts). */
 const needV1Unless2 = (ctrl: string): void => skipUnless(v2Only() ? needs.controller(ctrl) : needs.v1(ctrl));
@@ -163,6 +165,7 @@ export const cgroupCases: Case[] = [
       skipUnless(needAll(needs.hugepages(), need(controllerOn('hugetlb'), 'no hugetlb controller on v1 or cgroup2')));
       // runc 1.1 and crun 1.8 only look for hugetlb on v1 on a hybrid host ("cannot set hugetlb limit: container could not join or create cgroup").
       if (h.rt.name !== 'tsrun') skipUnless(need(!(host().cgroup.mode === 'hybrid' && controllerOn('hugetlb') === 'v2'), `${h.rt.name} does not use the cgroup2 hierarchy for hugetlb on a hybrid host, and hugetlb is on cgroup2 here`));
+      unifiedBefore = unifiedRootControllers();
       const [size] = host().hugepageSizes;
       const bytes = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[size.slice(-2) as 'KB' | 'MB' | 'GB'] * Number(size.slice(0, -2));
       h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.resources = { hugepageLimits: [{ pageSize: size, limit: 2 * bytes }] }) });
@@ -175,6 +178,8 @@ export const cgroupCases: Case[] = [
       h.delete(h.id, true);
       check(got === String(2 * bytes), `${file}: ${got}, want ${2 * bytes}`);
     },
+    // tsrun's hybrid fallback enables hugetlb in the cgroup2 root, which then can no longer move to v1: as found.
+    cleanup: () => restoreUnifiedRoot(unifiedBefore),
   },
   {
     name: 'cgroups-hugepage-size-absent',

@@ -112,14 +112,20 @@ function mkdirTracked(dir: string, created: string[], fake: boolean, controller:
   }
 }
 
-/** Enables `ctrls` (all available when undefined) in subtree_control from the hierarchy root down to dir's parent. */
-function enableControllers(mountPoint: string, dir: string, ctrls: string[] | undefined): void {
+/**
+ * Enables `ctrls` (all available when undefined) in subtree_control from the
+ * hierarchy root down to dir's parent. Records in `enabled` what was not
+ * enabled before, so a failed create can disable it again.
+ */
+function enableControllers(mountPoint: string, dir: string, ctrls: string[] | undefined, enabled: { dir: string; ctrl: string }[]): void {
   const rel = path.relative(mountPoint, dir);
   if (!rel || rel.startsWith('..')) return;
   const want = ctrls ?? [...available(mountPoint)];
   if (want.length === 0) return;
   let cur = mountPoint;
   for (const part of rel.split('/')) {
+    const had = (cgReadOpt(cur, 'cgroup.subtree_control') ?? '').split(/\s+/);
+    for (const c of want) if (!had.includes(c)) enabled.push({ dir: cur, ctrl: c });
     const line = want.map((c) => `+${c}`).join(' ');
     try {
       cgWrite('cgroup2', cur, 'cgroup.subtree_control', line);
@@ -272,6 +278,8 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
   if (fallback.length) rec.v2Fallback = fallback;
   if (v2Enable.length) rec.v2Controllers = v2Enable;
   const cg = new Cgroup(rec, layout.fake);
+  /** Controllers this create enabled in a subtree_control (a failure disables them again, deepest first). */
+  const enabledHere: { dir: string; ctrl: string }[] = [];
   try {
     for (const h of layout.v1) {
       const key = h.controllers[0];
@@ -294,7 +302,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       const dir = paths[''];
       try {
         mkdirTracked(dir, rec.created, layout.fake, '');
-        enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable);
+        enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable, enabledHere);
         rec.paths[''] = dir;
       } catch (e) {
         // Hybrid: joining the (controller-less) unified hierarchy is a courtesy unless something has to be written there.
@@ -308,6 +316,14 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       cg.destroy();
     } catch {
       /* best effort; the original error matters */
+    }
+    // e.g. hugetlb enabled in a hybrid host's cgroup2 root for a page size that then turned out absent.
+    for (const { dir, ctrl } of enabledHere.reverse()) {
+      try {
+        cgWrite(ctrl, dir, 'cgroup.subtree_control', `-${ctrl}`);
+      } catch {
+        /* still used below by another cgroup */
+      }
     }
     throw e;
   }

@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blockDev, killAndRemoveCgroup } from '../helpers/cgroups';
+import { blockDev, killAndRemoveCgroup, restoreUnifiedRoot, unifiedRootControllers } from '../helpers/cgroups';
 import { absentPageSize, controllerOn, host, hostTest, need, needAll, needs } from '../helpers/host';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,6 +28,8 @@ const TAG = `tsrun-ctest-${process.pid}`;
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'].find((p) => fs.existsSync(p));
 const runcRoot = path.join(sb.dir, 'runc-root');
 const runcIds: string[] = [];
+/** The cgroup2 root's controllers before: the hugetlb fallback enables hugetlb there (restored in after()). */
+const unifiedBefore = root ? unifiedRootControllers() : [];
 
 const read = (p: string): string => fs.readFileSync(p, 'utf8').trim();
 const mount = (ctrl: string): string => layout!.v1.find((h) => h.controllers.includes(ctrl))!.mountPoint;
@@ -84,6 +86,7 @@ function sweep(): void {
 test.after(() => {
   sb.cleanup();
   sweep();
+  restoreUnifiedRoot(unifiedBefore);
 });
 
 /** A detached container running `script`; returns its id and init pid. */

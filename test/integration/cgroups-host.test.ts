@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blockDev, killAndRemoveCgroup } from '../helpers/cgroups';
+import { blockDev, killAndRemoveCgroup, restoreUnifiedRoot, unifiedRootControllers } from '../helpers/cgroups';
 import { absentPageSize, controllerOn, host, hostTest, need, needAll, needs } from '../helpers/host';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -31,7 +31,7 @@ const needV1 = (...ctrls: string[]): string | undefined => needAll(needs.root(),
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'].find((p) => fs.existsSync(p));
 
 /** cgroup2 root subtree_control before the tests: controllers we enable there are disabled again at the end. */
-const unifiedBefore = layout?.unified ? fs.readFileSync(path.join(layout.unified.mountPoint, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/).filter(Boolean) : [];
+const unifiedBefore = unifiedRootControllers();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgi-'));
 const children: ChildProcess[] = [];
 const handles: CgroupHandle[] = [];
@@ -74,17 +74,7 @@ test.after(() => {
     }
   }
   sweep();
-  if (layout?.unified) {
-    const file = path.join(layout.unified.mountPoint, 'cgroup.subtree_control');
-    for (const c of fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-      if (unifiedBefore.includes(c)) continue;
-      try {
-        fs.writeFileSync(file, `-${c}`);
-      } catch {
-        /* in use elsewhere */
-      }
-    }
-  }
+  restoreUnifiedRoot(unifiedBefore);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

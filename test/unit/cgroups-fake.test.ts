@@ -172,7 +172,7 @@ function dirsBelow(root: string, depth = 1): string[] {
 }
 
 test('a knob the host lacks: one line naming the resource and the reason, before any write, nothing left behind (v1, v2, hybrid, update)', () => {
-  const expectOneLine = (fn: () => unknown, re: RegExp): void => {
+  const expectOneLine = (fn: () => unknown, re: RegExp): string[] => {
     let err: Error | undefined;
     const writes = traceWrites(() => {
       try {
@@ -185,6 +185,7 @@ test('a knob the host lacks: one line naming the resource and the reason, before
     assert.match(err!.message, re);
     assert.not.match(err!.message, /\n/);
     assert.equal(writes.filter((w) => !w.path.endsWith('cgroup.subtree_control') && !/cpuset\.(cpus|mems)$/.test(w.path)), [], 'no resource written');
+    return writes.filter((w) => w.path.endsWith('cgroup.subtree_control')).map((w) => w.value);
   };
   // v1: hugetlb knows 2MB and 1GB; blkio without any weight file (no CFQ, no BFQ).
   const v1 = tmp();
@@ -210,7 +211,9 @@ test('a knob the host lacks: one line naming the resource and the reason, before
   // hybrid: hugetlb on cgroup2 (2MB only), memory on v1; a unified key for a v1 controller names where it is.
   const hy = tmp();
   makeFakeHybrid(hy, ['memory', 'pids'], 'hugetlb');
-  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { memory: { limit: 4096 }, hugepageLimits: [{ pageSize: '1GB', limit: 0 }] } }, hy), /^linux\.resources\.hugepageLimits: page size 1GB is not supported by this host \(supported: 2MB\)$/);
+  const sub = expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { memory: { limit: 4096 }, hugepageLimits: [{ pageSize: '1GB', limit: 0 }] } }, hy), /^linux\.resources\.hugepageLimits: page size 1GB is not supported by this host \(supported: 2MB\)$/);
+  // hugetlb enabled in the cgroup2 root for the fallback is disabled again: the root's controllers are as found.
+  assert.equal(sub, ['+hugetlb', '-hugetlb']);
   expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { unified: { 'memory.high': '1' } } }, hy), /^linux\.resources\.unified: cannot set memory\.high: controller memory is not available on the cgroup2 hierarchy .* \(hybrid host: it is on the cgroup v1 hierarchy .*\/memory\)$/);
   assert.equal(dirsBelow(hy), [], 'nothing left behind (hybrid)');
 });
