@@ -459,6 +459,9 @@ export class PrivateMountNs {
       };
       walk(top);
       rmdirIfEmpty(dirs);
+      // A removed cgroup stays a child of the root until it is freed (after an RCU grace period); the
+      // kernel destroys a hierarchy at its last umount only if the root has no children by then.
+      waitFor(() => v1CgroupCount(m.controllers) <= 1, 5_000, 20);
       spawnSync('nsenter', ['-t', String(this.pid), '-m', '--', 'umount', m.mountPoint], { stdio: 'ignore', timeout: 10_000 });
       undone.push(`${m.controllers} at ${m.mountPoint}`);
     }
@@ -467,8 +470,10 @@ export class PrivateMountNs {
 
   /** Undoes cgroup mounts, then ends the holder (the namespace goes with its last process). */
   close(): string[] {
+    const extra = alive(this.pid) ? this.extraCgroupMounts().map((m) => m.controllers) : [];
     const undone = alive(this.pid) ? this.undoCgroupMounts() : [];
     killPids([this.pid]);
+    releaseV1Hierarchies(extra);
     return undone;
   }
 
@@ -484,6 +489,39 @@ export class PrivateMountNs {
       if (pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && fs.readlinkSync(`/proc/${pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt')) killPids([pid]);
     } catch {
       /* gone */
+    }
+  }
+}
+
+/** /proc/cgroups num_cgroups of the v1 hierarchy holding `controllers` ("net_cls,net_prio"); 0 when not bound to v1. */
+function v1CgroupCount(controllers: string): number {
+  const first = controllers.split(',').find((c) => !c.startsWith('name='));
+  if (!first) return 0;
+  const line = fs.readFileSync('/proc/cgroups', 'utf8').split('\n').find((l) => l.split(/\s+/)[0] === first);
+  const [, hier, num] = (line ?? '').split(/\s+/);
+  return hier && hier !== '0' ? Number(num) : 0;
+}
+
+/**
+ * Each of `hierarchies` (controller lists) that is still bound to a v1
+ * hierarchy although no namespace we know mounts it — its last umount came
+ * while a removed child was still being freed, so the kernel kept it — is
+ * mounted once more in a throw-away private namespace and unmounted, now
+ * childless, which destroys it and returns the controllers. Retries briefly.
+ */
+export function releaseV1Hierarchies(hierarchies: string[]): void {
+  const mounted = new Set(
+    fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' - cgroup ')).flatMap((l) => l.split(' - ')[1].split(' ')[2].split(',')),
+  );
+  for (const h of hierarchies) {
+    const ctrls = h.split(',').filter((c) => !c.startsWith('name='));
+    if (ctrls.length === 0 || ctrls.some((c) => mounted.has(c))) continue;
+    for (let i = 0; i < 5 && v1CgroupCount(h) > 0; i++) {
+      waitFor(() => v1CgroupCount(h) <= 1, 2_000, 20);
+      const mp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgrelease-'));
+      spawnSync('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', 'mount -t cgroup -o "$1" cgroup "$2" && umount "$2"', 'sh', ctrls.join(','), mp], { stdio: 'ignore', timeout: 10_000 });
+      fs.rmdirSync(mp);
+      waitFor(() => v1CgroupCount(h) === 0, 1_000, 20);
     }
   }
 }

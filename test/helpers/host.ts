@@ -382,3 +382,19 @@ export function describeHost(): string {
     `blkio weight: ${h.v1Files.blkioWeight ?? 'none'}; bfq: ${h.bfq}; hugepages: ${h.hugepageSizes.join(' ') || 'none'}; systemd pid 1: ${h.systemdPid1}`,
   ].join('\n');
 }
+
+/**
+ * Why an unprivileged user cannot run the checkout at `p` (the first directory
+ * on the way without o+x, e.g. a checkout under a `mktemp -d` directory, mode
+ * 0700), or undefined when it can.
+ */
+export function unreachableByOthers(p: string): string | undefined {
+  for (let d = path.resolve(p); ; d = path.dirname(d)) {
+    try {
+      if ((fs.statSync(d).mode & 0o001) === 0) return `${d} is not searchable by other users (mode ${(fs.statSync(d).mode & 0o777).toString(8)}): an unprivileged user cannot run this checkout`;
+    } catch {
+      return `${d} cannot be stat'ed`;
+    }
+    if (d === '/') return undefined;
+  }
+}
