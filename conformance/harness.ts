@@ -21,6 +21,18 @@ export interface OciState {
 
 export class CheckError extends Error {}
 
+/**
+ * Thrown by a case that cannot run on this host (a controller, hugepage size
+ * or kernel feature it needs is absent): status "skip" with the reason, not a
+ * failure. The reason names what the host lacks.
+ */
+export class SkipCase extends Error {}
+
+/** Throws SkipCase(reason) when reason is defined (pairs with test/helpers/host.ts' needs.*). */
+export function skipUnless(reason: string | undefined): void {
+  if (reason !== undefined) throw new SkipCase(reason);
+}
+
 export function check(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new CheckError(msg);
 }
@@ -235,7 +247,7 @@ export interface Case {
 export interface CaseResult {
   runtime: string;
   case: string;
-  status: 'pass' | 'fail' | 'absent' | 'n/a';
+  status: 'pass' | 'fail' | 'absent' | 'n/a' | 'skip';
   message?: string;
   ms: number;
 }
@@ -250,6 +262,7 @@ export function runCase(rt: Runtime, c: Case): CaseResult {
     c.run(h);
     return { runtime: rt.name, case: c.name, status: 'pass', ms: Date.now() - t0 };
   } catch (e) {
+    if (e instanceof SkipCase) return { runtime: rt.name, case: c.name, status: 'skip', message: e.message, ms: Date.now() - t0 };
     const msg = e instanceof Error ? e.message : String(e);
     const extra = e instanceof CheckError ? '' : ' (exception)';
     return { runtime: rt.name, case: c.name, status: 'fail', message: msg + extra, ms: Date.now() - t0 };

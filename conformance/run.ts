@@ -69,8 +69,8 @@ function main(): number {
         const r = runCase(rt, c);
         results.push(r);
         if (!opts.json) {
-          const mark = r.status === 'pass' || r.status === 'absent' || r.status === 'n/a' ? r.status : 'FAIL';
-          process.stderr.write(`  ${c.name} [${rt.name}] ${mark} (${r.ms} ms)${r.status === 'fail' ? ': ' + r.message : ''}\n`);
+          const mark = r.status === 'fail' ? 'FAIL' : r.status;
+          process.stderr.write(`  ${c.name} [${rt.name}] ${mark} (${r.ms} ms)${r.status === 'fail' || r.status === 'skip' ? ': ' + r.message : ''}\n`);
         }
       }
     }
@@ -88,7 +88,7 @@ function main(): number {
     for (const c of cases) {
       out.push(row(c.name, runtimes.map((rt) => {
         const r = results.find((x) => x.case === c.name && x.runtime === rt.name)!;
-        return r.status === 'pass' || r.status === 'absent' || r.status === 'n/a' ? r.status : 'FAIL';
+        return r.status === 'fail' ? 'FAIL' : r.status;
       })));
     }
     const totals = runtimes.map((rt) => {
@@ -99,7 +99,7 @@ function main(): number {
     out.push(row('-'.repeat(w), cols.map((n) => '-'.repeat(n))));
     out.push(row('passed', totals));
     for (const rt of runtimes) if (rt.absent) out.push(`${rt.name}: absent (${rt.absent})`);
-    for (const r of results) if (r.status === 'n/a') out.push(`${r.case} [${r.runtime}]: n/a (${r.message})`);
+    for (const r of results) if (r.status === 'n/a' || r.status === 'skip') out.push(`${r.case} [${r.runtime}]: ${r.status} (${r.message})`);
     if (failed.length) {
       out.push('', 'failures:');
       for (const f of failed) out.push(`  ${f.case} [${f.runtime}]: ${f.message}`);

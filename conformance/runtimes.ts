@@ -89,7 +89,8 @@ export function makeRuntime(name: string): Runtime {
       const absent = !bin ? 'crun not installed' : !unshare ? 'unshare not installed' : undefined;
       return {
         name,
-        argv: absent ? [] : [unshare!, '-m', '/bin/sh', '-c', CRUN_WRAPPER, 'sh'],
+        // Private propagation (unshare's default for -m, stated): the umount never reaches the host.
+        argv: absent ? [] : [unshare!, '-m', '--propagation', 'private', '/bin/sh', '-c', CRUN_WRAPPER, 'sh'],
         root: absent ? '' : tmpRoot(name),
         absent,
         adaptConfig: (c) => {

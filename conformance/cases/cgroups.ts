@@ -8,10 +8,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownCgroupDirs, readHostCgroups } from '../../src/plan/host-cgroups';
-import { Case, check, Harness } from '../harness';
+import { absentPageSize, controllerOn, host, need, needAll, needs } from '../../test/helpers/host';
+import { restoreUnifiedRoot, unifiedRootControllers } from '../../test/helpers/cgroups';
+import { Case, check, Harness, skipUnless } from '../harness';
 
 const TAG = `conf-cg-${process.pid}`;
+let unifiedBefore: string[] = [];
 const v2Only = (): boolean => fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+/** On a v1/hybrid host the cases read the v1 files: the controller must be on a v1 hierarchy (test/helpers/host.ts). */
+const needV1Unless2 = (ctrl: string): void => skipUnless(v2Only() ? needs.controller(ctrl) : needs.v1(ctrl));
+/** The v1 controllers whose cgroup path the path cases check: those of memory, pids, cpu this host has on v1. */
+const pathControllers = (): string[] => (v2Only() ? [''] : ['memory', 'pids', 'cpu'].filter((c) => controllerOn(c) === 'v1'));
 
 /** Prints `name=value` for each file (relative to /sys/fs/cgroup inside the container). */
 function readInside(h: Harness, files: Record<string, string>, edit: (c: Record<string, any>) => void): Record<string, string> {
@@ -67,18 +74,22 @@ export const cgroupCases: Case[] = [
     name: 'cgroups-memory-limit',
     description: 'linux.resources.memory.limit (and swap) is the limit of the container\'s memory cgroup, visible from inside',
     run(h) {
+      needV1Unless2('memory');
       const limit = 64 * 1024 * 1024;
+      // Swap only where the host accounts it (memory.memsw.* / memory.swap.max).
+      const swap = v2Only() ? fs.existsSync('/sys/fs/cgroup/memory.swap.max') || fs.readdirSync('/sys/fs/cgroup').some((d) => fs.existsSync(path.join('/sys/fs/cgroup', d, 'memory.swap.max'))) : host().v1Files.memorySwap;
       const edit = (c: Record<string, any>): void => {
-        c.linux.resources = { memory: { limit, swap: limit * 2 } };
+        c.linux.resources = { memory: { limit, ...(swap ? { swap: limit * 2 } : {}) } };
       };
-      if (v2Only()) return expect(readInside(h, { max: 'memory.max', swap: 'memory.swap.max' }, edit), { max: String(limit), swap: String(limit) });
-      expect(readInside(h, { limit: 'memory/memory.limit_in_bytes', memsw: 'memory/memory.memsw.limit_in_bytes' }, edit), { limit: String(limit), memsw: String(limit * 2) });
+      if (v2Only()) return expect(readInside(h, { max: 'memory.max', ...(swap ? { swap: 'memory.swap.max' } : {}) }, edit), { max: String(limit), ...(swap ? { swap: String(limit) } : {}) });
+      expect(readInside(h, { limit: 'memory/memory.limit_in_bytes', ...(swap ? { memsw: 'memory/memory.memsw.limit_in_bytes' } : {}) }, edit), { limit: String(limit), ...(swap ? { memsw: String(limit * 2) } : {}) });
     },
   },
   {
     name: 'cgroups-pids-limit',
     description: 'linux.resources.pids.limit is pids.max of the container\'s cgroup, and forking past it fails',
     run(h) {
+      needV1Unless2('pids');
       const file = v2Only() ? 'pids.max' : 'pids/pids.max';
       const out = h.probe(`cat /sys/fs/cgroup/${file}; for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait`, (c) => {
         c.linux.resources = { pids: { limit: 4 } };
@@ -91,6 +102,7 @@ export const cgroupCases: Case[] = [
     name: 'cgroups-cpu',
     description: 'linux.resources.cpu shares, quota and period are the container\'s cpu cgroup values',
     run(h) {
+      needV1Unless2('cpu');
       const edit = (c: Record<string, any>): void => {
         c.linux.resources = { cpu: { shares: 512, quota: 25000, period: 100000 } };
       };
@@ -103,6 +115,8 @@ export const cgroupCases: Case[] = [
     description: 'a device denied by linux.resources.devices cannot be opened from inside (EPERM); an allowed one can',
     notApplicable: { crun: 'crun 1.8 adds an allow rule for every linux.devices entry, so a declared device cannot be denied (runc 1.1 and tsrun follow linux.resources.devices)' },
     run(h) {
+      // v1 devices cgroup, or cgroup2's eBPF device filter (no controller to check there).
+      if (!v2Only()) skipUnless(needs.v1('devices'));
       // /dev/full declared in linux.devices, so no default allow for it follows the deny.
       const out = h.probe('echo x > /dev/full; head -c 3 /dev/zero | wc -c', (c) => {
         c.linux.devices = [{ path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 }];
@@ -120,7 +134,7 @@ export const cgroupCases: Case[] = [
       h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.cgroupsPath = p) });
       h.create();
       const pid = h.state().pid!;
-      for (const ctrl of v2Only() ? [''] : ['memory', 'pids', 'cpu']) {
+      for (const ctrl of pathControllers()) {
         const got = hostCgroup(pid, ctrl);
         check(got === p, `${ctrl || 'unified'}: ${got} != ${p}`);
       }
@@ -136,13 +150,48 @@ export const cgroupCases: Case[] = [
       h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.cgroupsPath = p) });
       h.create();
       const pid = h.state().pid!;
-      for (const ctrl of v2Only() ? [''] : ['memory', 'pids', 'cpu']) {
+      for (const ctrl of pathControllers()) {
         const got = hostCgroup(pid, ctrl) ?? '';
         check(got.endsWith(`/${p}`), `${ctrl || 'unified'}: ${got} does not end in /${p}`);
       }
       h.delete(h.id, true);
     },
     cleanup: removeTagDirs,
+  },
+  {
+    name: 'cgroups-hugepage-limit',
+    description: 'linux.resources.hugepageLimits with a page size this host has is the hugetlb limit of the container\'s cgroup (v1, or cgroup2 on a hybrid host)',
+    run(h) {
+      skipUnless(needAll(needs.hugepages(), need(controllerOn('hugetlb'), 'no hugetlb controller on v1 or cgroup2')));
+      // runc 1.1 and crun 1.8 only look for hugetlb on v1 on a hybrid host ("cannot set hugetlb limit: container could not join or create cgroup").
+      if (h.rt.name !== 'tsrun') skipUnless(need(!(host().cgroup.mode === 'hybrid' && controllerOn('hugetlb') === 'v2'), `${h.rt.name} does not use the cgroup2 hierarchy for hugetlb on a hybrid host, and hugetlb is on cgroup2 here`));
+      unifiedBefore = unifiedRootControllers();
+      const [size] = host().hugepageSizes;
+      const bytes = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[size.slice(-2) as 'KB' | 'MB' | 'GB'] * Number(size.slice(0, -2));
+      h.makeBundle({ args: ['sleep', '30'], edit: (c) => (c.linux.resources = { hugepageLimits: [{ pageSize: size, limit: 2 * bytes }] }) });
+      h.create();
+      const pid = h.state().pid!;
+      const onV1 = controllerOn('hugetlb') === 'v1';
+      const mount = onV1 ? host().cgroup.v1.find((x) => x.controllers.includes('hugetlb'))!.mountPoint : host().cgroup.unified!.mountPoint;
+      const file = path.join(mount, hostCgroup(pid, onV1 ? 'hugetlb' : '') ?? '/nonexistent', onV1 ? `hugetlb.${size}.limit_in_bytes` : `hugetlb.${size}.max`);
+      const got = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : 'missing';
+      h.delete(h.id, true);
+      check(got === String(2 * bytes), `${file}: ${got}, want ${2 * bytes}`);
+    },
+    // tsrun's hybrid fallback enables hugetlb in the cgroup2 root, which then can no longer move to v1: as found.
+    cleanup: () => restoreUnifiedRoot(unifiedBefore),
+  },
+  {
+    name: 'cgroups-hugepage-size-absent',
+    description: 'a hugepage size this host does not have fails create, and no container is left (state says it does not exist)',
+    run(h) {
+      skipUnless(need(controllerOn('hugetlb'), 'no hugetlb controller on v1 or cgroup2'));
+      h.makeBundle({ args: ['true'], edit: (c) => (c.linux.resources = { hugepageLimits: [{ pageSize: absentPageSize(), limit: 0 }] }) });
+      const r = h.tryCreate();
+      check(r.status !== 0, `create with page size ${absentPageSize()} succeeded on a host with only ${host().hugepageSizes.join(', ') || 'none'}`);
+      const st = h.run(['state', h.id]);
+      check(st.status !== 0, `state after the failed create: ${st.stdout.slice(0, 200)}`);
+    },
   },
   {
     name: 'cgroups-namespace-root',

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { Case, check, Harness } from '../harness';
+import { Case, check, Harness, SkipCase } from '../harness';
 
 function lines(out: string): string[] {
   return out.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -88,7 +88,7 @@ export const processExtrasCases: Case[] = [
     description: 'linux.memoryPolicy: MPOL_INTERLEAVE on node 0 (/proc/self/numa_maps)',
     notApplicable: { runc: RUNC_11_13, crun: CRUN_18 },
     run(h) {
-      if (!fs.existsSync('/proc/self/numa_maps')) return; // kernel without NUMA
+      if (!fs.existsSync('/proc/self/numa_maps')) throw new SkipCase('kernel without NUMA (no /proc/self/numa_maps)');
       const out = h.probe('head -1 /proc/self/numa_maps', (c) => {
         c.linux.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0' };
       });
@@ -133,7 +133,7 @@ export const processExtrasCases: Case[] = [
     description: 'linux.intelRdt without a mounted resctrl filesystem is an error (config-linux.md "IntelRdt")',
     notApplicable: { crun: 'crun 1.8 predates its Intel RDT support and ignores linux.intelRdt' },
     run(h) {
-      if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(' - resctrl ')) return; // this host has RDT
+      if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(' - resctrl ')) throw new SkipCase('this host has a mounted resctrl filesystem: the error case cannot be checked');
       mustRefuse(h, (c) => {
         c.linux.intelRdt = { closID: 'conf-rdt', l3CacheSchema: 'L3:0=f' };
       }, 'linux.intelRdt');
@@ -143,7 +143,7 @@ export const processExtrasCases: Case[] = [
     name: 'selinux-label-unavailable',
     description: 'process.selinuxLabel on a host without SELinux is an error',
     run(h) {
-      if (fs.existsSync('/sys/fs/selinux/enforce')) return;
+      if (fs.existsSync('/sys/fs/selinux/enforce')) throw new SkipCase('this host has SELinux: the error case cannot be checked');
       mustRefuse(h, (c) => {
         c.process.selinuxLabel = 'system_u:system_r:container_t:s0';
       }, 'process.selinuxLabel');

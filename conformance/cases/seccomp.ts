@@ -6,7 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Case, check, Harness, sleepMs } from '../harness';
+import { host, need } from '../../test/helpers/host';
+import { Case, check, Harness, skipUnless, sleepMs } from '../harness';
 import { REPO_ROOT } from '../runtimes';
 
 type Profile = Record<string, any>;
@@ -182,6 +183,7 @@ export const seccompCases: Case[] = [
     name: 'seccomp-notify',
     description: 'SCMP_ACT_NOTIFY: the agent at listenerPath gets the notify fd + container process state and answers (EDQUOT)',
     run(h) {
+      skipUnless(need(host().features.seccompNotify.ok, host().features.seccompNotify.why));
       const agent = startAgent(h.dir, 122);
       try {
         const p = {

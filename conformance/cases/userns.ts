@@ -1,7 +1,10 @@
 /** User namespaces and mount_setattr options (config-linux.md "User namespace mappings"; config.md mount options). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Case, check } from '../harness';
+import { host, need } from '../../test/helpers/host';
+import { Case, check, skipUnless } from '../harness';
+
+const needIdmap = (): void => skipUnless(need(host().features.idmappedMounts.ok, host().features.idmappedMounts.why));
 
 const HOST_ID = 100000;
 
@@ -70,6 +73,7 @@ export const usernsCases: Case[] = [
     description: 'idmap bind mount with the mount\'s own uidMappings/gidMappings: a file owned by 0 shows as the mapped ids',
     notApplicable: { runc: 'idmapped mounts arrived in runc 1.2 (PR #3717); runc 1.1.5 ignores the option' },
     run(h) {
+      needIdmap();
       const src = path.join(h.dir, 'isrc');
       fs.mkdirSync(src);
       fs.writeFileSync(path.join(src, 'f'), 'x');
@@ -91,6 +95,7 @@ export const usernsCases: Case[] = [
     description: 'idmap bind mount without mappings in a container with a user namespace: host owners show unmapped (as on disk), root writes as host root',
     notApplicable: { runc: 'idmapped mounts arrived in runc 1.2 (PR #3717); runc 1.1.5 ignores the option' },
     run(h) {
+      needIdmap();
       const src = path.join(h.dir, 'usrc');
       fs.mkdirSync(src);
       fs.writeFileSync(path.join(src, 'f'), 'x');

@@ -19,6 +19,7 @@ import { deviceFilterInsns, disassemble } from './bpf';
 import { CgroupDirs, uniqueDirs } from './dirs';
 import { deviceRules } from './devices';
 import { cgReadOpt, cgWrite } from './fsutil';
+import { checkBlockIO, checkHugepageLimits, RESOURCE_FIELD } from './knobs';
 import { hostLayout, type Layout } from './layout';
 import { resolvePaths } from './paths';
 import { collectStats } from './stats';
@@ -132,14 +133,20 @@ function plannedRecord(layout: Layout, paths: Record<string, string>, base: Cgro
   return planned;
 }
 
-/** Enables `ctrls` (all available when undefined) in subtree_control from the hierarchy root down to dir's parent. */
-function enableControllers(mountPoint: string, dir: string, ctrls: string[] | undefined): void {
+/**
+ * Enables `ctrls` (all available when undefined) in subtree_control from the
+ * hierarchy root down to dir's parent. Records in `enabled` what was not
+ * enabled before, so a failed create can disable it again.
+ */
+function enableControllers(mountPoint: string, dir: string, ctrls: string[] | undefined, enabled: { dir: string; ctrl: string }[]): void {
   const rel = path.relative(mountPoint, dir);
   if (!rel || rel.startsWith('..')) return;
   const want = ctrls ?? [...available(mountPoint)];
   if (want.length === 0) return;
   let cur = mountPoint;
   for (const part of rel.split('/')) {
+    const had = (cgReadOpt(cur, 'cgroup.subtree_control') ?? '').split(/\s+/);
+    for (const c of want) if (!had.includes(c)) enabled.push({ dir: cur, ctrl: c });
     const line = want.map((c) => `+${c}`).join(' ');
     try {
       cgWrite('cgroup2', cur, 'cgroup.subtree_control', line);
@@ -164,6 +171,8 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
   const net = r.network as Network | undefined;
   if (rec.mode === 'v2') {
     if (!u) throw new TsrunError('cgroup v2 record has no unified path');
+    checkHugepageLimits(r.hugepageLimits, { dir: u, v2: true });
+    checkBlockIO(blk, { dir: u, v2: true });
     const cpu = r.cpu;
     v2cpuset.set(u, cpu);
     v2cpu.set(u, cpu, ctx);
@@ -185,9 +194,12 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
   const fb = new Set(rec.v2Fallback ?? []);
   const dirOf = (c: string): string | undefined => rec.paths[c];
   for (const c of needed) {
-    if (!dirOf(c) && !(fb.has(c) && u)) throw new TsrunError(`cannot set ${c} limit: the ${c} controller is not mounted (cgroup v1)${rec.mode === 'hybrid' ? ' nor available on the cgroup2 hierarchy' : ''}`);
+    if (!dirOf(c) && !(fb.has(c) && u)) throw new TsrunError(`${RESOURCE_FIELD[c] ?? 'linux.resources'}: cannot set ${c} limit: the ${c} controller is not mounted (cgroup v1)${rec.mode === 'hybrid' ? ' nor available on the cgroup2 hierarchy' : ''}`);
   }
   const v2 = (c: string): string | undefined => (!dirOf(c) && fb.has(c) ? u : undefined);
+  // Knobs the host lacks fail here, before any write (update too: no half-applied update).
+  if (needed.includes('hugetlb')) checkHugepageLimits(r.hugepageLimits, dirOf('hugetlb') ? { dir: dirOf('hugetlb')!, v2: false } : { dir: v2('hugetlb')!, v2: true });
+  if (needed.includes('blkio')) checkBlockIO(blk, dirOf('blkio') ? { dir: dirOf('blkio')!, v2: false } : { dir: v2('blkio')!, v2: true });
   const cpuDir = dirOf('cpu');
   const cpusetDir = dirOf('cpuset');
   if (needed.includes('cpuset')) cpusetDir ? v1cpuset.set(cpusetDir, r.cpu, ctx) : v2cpuset.set(v2('cpuset')!, r.cpu);
@@ -274,7 +286,11 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
     for (const k of Object.keys(r.unified ?? {})) {
       const c = unified.keyController(k);
       if (!c) continue;
-      if (!avail.has(c)) throw new TsrunError(`cannot set unified resource ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: it is on a v1 hierarchy or not enabled)`);
+      if (!avail.has(c)) {
+        const onV1 = layout.v1.find((h) => h.controllers.includes(c));
+        const why = onV1 ? `it is on the cgroup v1 hierarchy ${onV1.mountPoint}` : 'it is neither on a v1 hierarchy nor enabled there';
+        throw new TsrunError(`linux.resources.unified: cannot set ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: ${why})`);
+      }
       if (!v2Enable.includes(c)) v2Enable.push(c);
     }
   }
@@ -284,6 +300,8 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
   if (v2Enable.length) rec.v2Controllers = v2Enable;
   const cg = new Cgroup(rec, layout.fake);
   if (spec.onPlanned) spec.onPlanned(plannedRecord(layout, paths, rec));
+  /** Controllers this create enabled in a subtree_control (a failure disables them again, deepest first). */
+  const enabledHere: { dir: string; ctrl: string }[] = [];
   try {
     for (const h of layout.v1) {
       const key = h.controllers[0];
@@ -306,7 +324,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       const dir = paths[''];
       try {
         mkdirTracked(dir, rec.created, layout.fake, '');
-        enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable);
+        enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable, enabledHere);
         rec.paths[''] = dir;
       } catch (e) {
         // Hybrid: joining the (controller-less) unified hierarchy is a courtesy unless something has to be written there.
@@ -322,6 +340,14 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       cg.destroy();
     } catch {
       /* best effort; the original error matters */
+    }
+    // e.g. hugetlb enabled in a hybrid host's cgroup2 root for a page size that then turned out absent.
+    for (const { dir, ctrl } of enabledHere.reverse()) {
+      try {
+        cgWrite(ctrl, dir, 'cgroup.subtree_control', `-${ctrl}`);
+      } catch {
+        /* still used below by another cgroup */
+      }
     }
     throw e;
   }

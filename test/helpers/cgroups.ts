@@ -47,3 +47,44 @@ export function blockDev(): { major: number; minor: number } | undefined {
   }
   return undefined;
 }
+
+/** The cgroup2 mount point (hybrid: /sys/fs/cgroup/unified), if any. */
+function unifiedMount(): string | undefined {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.startsWith('cgroup2 ')) return pre.split(' ')[4];
+  }
+  return undefined;
+}
+
+/** Controllers enabled in the cgroup2 root's subtree_control now (to give to restoreUnifiedRoot later). */
+export function unifiedRootControllers(): string[] {
+  const u = unifiedMount();
+  if (!u) return [];
+  try {
+    return fs.readFileSync(path.join(u, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Disables in the cgroup2 root's subtree_control what was enabled since
+ * `before` (a hybrid host's hugetlb fallback enables it down the path, as
+ * runc does on v2, and nobody disables it: while enabled, hugetlb can no
+ * longer be bound to a v1 hierarchy). Best effort: EBUSY while another
+ * cgroup still enables it below.
+ */
+export function restoreUnifiedRoot(before: string[]): void {
+  const u = unifiedMount();
+  if (!u) return;
+  const file = path.join(u, 'cgroup.subtree_control');
+  for (const c of unifiedRootControllers()) {
+    if (before.includes(c)) continue;
+    try {
+      fs.writeFileSync(file, `-${c}`);
+    } catch {
+      /* still in use below */
+    }
+  }
+}

@@ -3,10 +3,11 @@
  * under test, a command runner that never lets a container hold our pipes,
  * and the clean-up primitives (mounts and processes under a private temp dir).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { controllerOn, host, skip, v1Mount } from './host';
 import { TSRUN, cleanEnv, sleep } from './tsrun';
 
 export interface Runtime {
@@ -242,6 +243,7 @@ export function sweepStaleDirs(prefix: string, before?: (dir: string) => void): 
     if (owner && alive(owner)) continue;
     before?.(dir);
     killPids(pidsMentioning(dir));
+    PrivateMountNs.killStale(dir);
     unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -291,6 +293,25 @@ export function cgroupOf(pid: number, controller: string): string | undefined {
 }
 
 /**
+ * The host path of a cgroup file of `pid` for `controller`, wherever this host
+ * has it (test/helpers/host.ts): the v1 file in the controller's hierarchy, or
+ * the cgroup2 one in the unified hierarchy. Undefined when the host has the
+ * controller in neither or the pid is gone.
+ */
+export function cgroupFile(pid: number, controller: string, v1File: string, v2File: string): string | undefined {
+  const on = controllerOn(controller);
+  if (on === 'v1') {
+    const cg = cgroupOf(pid, controller);
+    return cg === undefined ? undefined : path.join(v1Mount(controller)!, cg, v1File);
+  }
+  if (on === 'v2') {
+    const cg = cgroupOf(pid, '');
+    return cg === undefined ? undefined : path.join(host().cgroup.unified!.mountPoint, cg, v2File);
+  }
+  return undefined;
+}
+
+/**
  * Runs `fn` once at the end whatever happens: uvu's after hook, process exit,
  * SIGINT/SIGTERM/SIGHUP, an uncaught error. `fn` must be synchronous.
  */
@@ -319,10 +340,11 @@ export const skippedForTsrun: string[] = [];
 
 /**
  * Registers `<runtime>: <name>` with uvu, or — for tsrun only, when it needs a
- * feature listed in PENDING_TSRUN_FEATURES — an explicit, loudly printed skip.
+ * feature listed in PENDING_TSRUN_FEATURES — a test that reports a skip with
+ * the reason (one `SKIP:` line, counted by test/run.mjs).
  */
 export function scenario(
-  t: { (name: string, fn: () => void | Promise<void>): void; skip: (name: string, fn?: () => void) => void },
+  t: (name: string, fn: () => void | Promise<void>) => void,
   rt: Runtime,
   name: string,
   needs: Feature[],
@@ -332,7 +354,7 @@ export function scenario(
   const why = pendingReason(rt, needs);
   if (why) {
     skippedForTsrun.push(`${title}  [${why}]`);
-    t.skip(`${title}  (SKIPPED, pending tsrun feature — ${why})`, () => undefined);
+    t(title, () => skip(title, `pending tsrun feature — ${why} (PENDING_TSRUN_FEATURES in test/helpers/clients.ts; TSRUN_CLIENTS_STRICT=1 runs it)`));
     return;
   }
   t(title, fn);
@@ -345,4 +367,161 @@ export function reportSkips(file: string): void {
   console.log(`\n${bar}\n${file}: ${skippedForTsrun.length} scenario(s) SKIPPED FOR TSRUN ONLY (PENDING_TSRUN_FEATURES in test/helpers/clients.ts):`);
   for (const s of skippedForTsrun) console.log(`  - ${s}`);
   console.log(`Run with TSRUN_CLIENTS_STRICT=1 to run them anyway.\n${bar}`);
+}
+
+/**
+ * A private mount namespace (`unshare -m --propagation private`) held open by
+ * a sleeping process, for a client's daemon and commands (`wrap(argv)` runs a
+ * command inside it). What the client, its shims and runtimes mount on "the
+ * host" — rootfs overlays, and any cgroup hierarchy one of them decides to
+ * mount — stays in it and goes with it, instead of changing what later tests
+ * and the other runtimes see. A v1 hierarchy mounted in here still binds its
+ * controllers for the whole machine while it exists, so close() first empties
+ * and unmounts every cgroup hierarchy the host's namespace does not have
+ * (undoCgroupMounts), which hands the controllers back.
+ * The holder's pid is kept in <dir>/mntns.pid for sweepStaleDirs.
+ */
+export class PrivateMountNs {
+  readonly pid: number;
+  private proc: ChildProcess;
+
+  constructor(readonly dir: string) {
+    this.proc = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sleep', 'infinity'], { stdio: 'ignore', env: cleanEnv() });
+    this.proc.unref();
+    if (!this.proc.pid) throw new Error('unshare -m: could not start the mount namespace holder');
+    this.pid = this.proc.pid;
+    fs.writeFileSync(path.join(dir, 'mntns.pid'), String(this.pid));
+    const own = fs.readlinkSync('/proc/self/ns/mnt');
+    const ready = waitFor(() => {
+      try {
+        return fs.readlinkSync(`/proc/${this.pid}/ns/mnt`) !== own && fs.readFileSync(`/proc/${this.pid}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    }, 10_000, 10);
+    if (!ready) {
+      killPids([this.pid]);
+      throw new Error('unshare -m --propagation private: no private mount namespace after 10 s');
+    }
+  }
+
+  /** `argv` run inside the namespace (nsenter does not fork for a mount namespace: the pid is the command's). */
+  wrap(argv: string[]): string[] {
+    return ['nsenter', '-t', String(this.pid), '-m', '--', ...argv];
+  }
+
+  /** cgroup v1 hierarchies mounted in the namespace that the host's namespace does not have: `controllers` and mount points. */
+  extraCgroupMounts(): { controllers: string; mountPoint: string }[] {
+    const keys = (text: string): { controllers: string; mountPoint: string }[] => {
+      const out: { controllers: string; mountPoint: string }[] = [];
+      for (const line of text.split('\n')) {
+        const [pre, post] = line.split(' - ');
+        if (!post) continue;
+        const [fsType, , opts] = post.split(' ');
+        if (fsType !== 'cgroup') continue;
+        const controllers = opts.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=')).sort().join(',');
+        out.push({ controllers, mountPoint: pre.split(' ')[4] });
+      }
+      return out;
+    };
+    let inside = '';
+    try {
+      inside = fs.readFileSync(`/proc/${this.pid}/mountinfo`, 'utf8');
+    } catch {
+      return [];
+    }
+    const host = new Set(keys(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.controllers));
+    return keys(inside).filter((m) => !host.has(m.controllers));
+  }
+
+  /**
+   * Empties (rmdir, deepest first) and unmounts each cgroup hierarchy mounted
+   * in the namespace but not on the host, so the kernel destroys it and its
+   * controllers return to where they were. Returns what was undone.
+   */
+  undoCgroupMounts(): string[] {
+    const undone: string[] = [];
+    for (const m of this.extraCgroupMounts()) {
+      const top = `/proc/${this.pid}/root${m.mountPoint}`;
+      const dirs: string[] = [];
+      const walk = (d: string): void => {
+        let entries: fs.Dirent[] = [];
+        try {
+          entries = fs.readdirSync(d, { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const e of entries) {
+          if (!e.isDirectory()) continue;
+          dirs.push(path.join(d, e.name));
+          walk(path.join(d, e.name));
+        }
+      };
+      walk(top);
+      rmdirIfEmpty(dirs);
+      // A removed cgroup stays a child of the root until it is freed (after an RCU grace period); the
+      // kernel destroys a hierarchy at its last umount only if the root has no children by then.
+      waitFor(() => v1CgroupCount(m.controllers) <= 1, 5_000, 20);
+      spawnSync('nsenter', ['-t', String(this.pid), '-m', '--', 'umount', m.mountPoint], { stdio: 'ignore', timeout: 10_000 });
+      undone.push(`${m.controllers} at ${m.mountPoint}`);
+    }
+    return undone;
+  }
+
+  /** Undoes cgroup mounts, then ends the holder (the namespace goes with its last process). */
+  close(): string[] {
+    const extra = alive(this.pid) ? this.extraCgroupMounts().map((m) => m.controllers) : [];
+    const undone = alive(this.pid) ? this.undoCgroupMounts() : [];
+    killPids([this.pid]);
+    releaseV1Hierarchies(extra);
+    return undone;
+  }
+
+  /** The holder of a crashed earlier run (its pid in <dir>/mntns.pid), if it is still a sleeping holder. */
+  static killStale(dir: string): void {
+    let pid = 0;
+    try {
+      pid = Number(fs.readFileSync(path.join(dir, 'mntns.pid'), 'utf8'));
+    } catch {
+      return;
+    }
+    try {
+      if (pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && fs.readlinkSync(`/proc/${pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt')) killPids([pid]);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** /proc/cgroups num_cgroups of the v1 hierarchy holding `controllers` ("net_cls,net_prio"); 0 when not bound to v1. */
+function v1CgroupCount(controllers: string): number {
+  const first = controllers.split(',').find((c) => !c.startsWith('name='));
+  if (!first) return 0;
+  const line = fs.readFileSync('/proc/cgroups', 'utf8').split('\n').find((l) => l.split(/\s+/)[0] === first);
+  const [, hier, num] = (line ?? '').split(/\s+/);
+  return hier && hier !== '0' ? Number(num) : 0;
+}
+
+/**
+ * Each of `hierarchies` (controller lists) that is still bound to a v1
+ * hierarchy although no namespace we know mounts it — its last umount came
+ * while a removed child was still being freed, so the kernel kept it — is
+ * mounted once more in a throw-away private namespace and unmounted, now
+ * childless, which destroys it and returns the controllers. Retries briefly.
+ */
+export function releaseV1Hierarchies(hierarchies: string[]): void {
+  const mounted = new Set(
+    fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' - cgroup ')).flatMap((l) => l.split(' - ')[1].split(' ')[2].split(',')),
+  );
+  for (const h of hierarchies) {
+    const ctrls = h.split(',').filter((c) => !c.startsWith('name='));
+    if (ctrls.length === 0 || ctrls.some((c) => mounted.has(c))) continue;
+    for (let i = 0; i < 5 && v1CgroupCount(h) > 0; i++) {
+      waitFor(() => v1CgroupCount(h) <= 1, 2_000, 20);
+      const mp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgrelease-'));
+      spawnSync('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', 'mount -t cgroup -o "$1" cgroup "$2" && umount "$2"', 'sh', ctrls.join(','), mp], { stdio: 'ignore', timeout: 10_000 });
+      fs.rmdirSync(mp);
+      waitFor(() => v1CgroupCount(h) === 0, 1_000, 20);
+    }
+  }
 }

@@ -10,6 +10,11 @@
  * processes, runtime state, mounts) removed by hand, then the daemon stopped
  * and the temp dir deleted. Temp dirs of a crashed earlier run are swept at
  * start.
+ *
+ * The daemon (and so its shims and the runtimes they call) runs in a private
+ * mount namespace (PrivateMountNs): its snapshot mounts and any cgroup
+ * hierarchy mounted on its side stay there; stop() undoes the latter, so the
+ * host's cgroup layout after the tests is the one before.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,6 +24,7 @@ import { cleanEnv, sleep } from './tsrun';
 import {
   type CmdResult,
   type Runtime,
+  PrivateMountNs,
   alive,
   forceDeleteAll,
   killPids,
@@ -74,6 +80,7 @@ export class Containerd {
   readonly sock: string;
   readonly log: string;
   private proc?: ChildProcess;
+  private mntns?: PrivateMountNs;
   private createdRunDirs: string[] = [];
   /** Namespaces used (one per runtime), to sweep at stop(). */
   private namespaces = new Set<string>();
@@ -96,8 +103,10 @@ export class Containerd {
     fs.writeFileSync(cfg, configToml(this.dir));
     const logFd = fs.openSync(this.log, 'a');
     const t0 = Date.now();
+    this.mntns = new PrivateMountNs(this.dir);
     // Not detached: it shares the test's process group, so a runner timeout kills it too.
-    this.proc = spawn('containerd', ['--config', cfg], { stdio: ['ignore', logFd, logFd], env: cleanEnv() });
+    const [cmd, ...argv] = this.mntns.wrap(['containerd', '--config', cfg]);
+    this.proc = spawn(cmd, argv, { stdio: ['ignore', logFd, logFd], env: cleanEnv() });
     fs.closeSync(logFd);
     this.proc.unref();
     const up = waitFor(() => fs.existsSync(this.sock) && this.ctr(['version'], { timeoutMs: 5_000 }).status === 0, 30_000, 100);
@@ -193,6 +202,8 @@ export class Containerd {
     }
     killPids(pidsMentioning(this.dir));
     sleep(50);
+    const undone = this.mntns?.close() ?? [];
+    if (undone.length) console.log(`  containerd: unmounted cgroup hierarchies mounted in its namespace: ${undone.join('; ')}`);
     unmountUnder(this.dir);
     fs.rmSync(this.dir, { recursive: true, force: true });
     rmdirIfEmpty(this.createdRunDirs);

@@ -13,6 +13,11 @@
  *    than the shell's);
  *  - no systemd: cgroup_manager = "cgroupfs", events_logger = "file";
  *  - no network: every container runs with --network none.
+ *
+ * Every podman command runs in one private mount namespace (PrivateMountNs):
+ * what podman, conmon and the runtimes mount outside the containers stays
+ * there, and stop() undoes any cgroup hierarchy mounted in it, so the host's
+ * cgroup layout after the tests is the one before.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,6 +26,7 @@ import { cleanEnv } from './tsrun';
 import {
   type CmdResult,
   type Runtime,
+  PrivateMountNs,
   RUNTIMES,
   hardLimits,
   killPids,
@@ -40,6 +46,7 @@ export class Podman {
   readonly conf: string;
   private env: NodeJS.ProcessEnv;
   private cgroupParentExisted: boolean;
+  private mntns: PrivateMountNs;
 
   constructor() {
     sweepStaleDirs(PREFIX, forceDeleteMentioning);
@@ -55,6 +62,7 @@ export class Podman {
     );
     this.env = { ...cleanEnv(), CONTAINERS_CONF: this.conf, CONTAINERS_STORAGE_CONF: storageConf };
     this.cgroupParentExisted = fs.existsSync(path.join('/sys/fs/cgroup/memory', CGROUP_PARENT));
+    this.mntns = new PrivateMountNs(this.dir);
   }
 
   /** `podman <private globals> [--runtime <rt>] ...args` */
@@ -62,9 +70,9 @@ export class Podman {
     return runCmd(this.dir, this.argv(args, opts.rt), { env: this.env, timeoutMs: opts.timeoutMs ?? 60_000 });
   }
 
-  /** The full argv of a podman command (for script(1) wrapping). */
+  /** The full argv of a podman command, in the private mount namespace (for script(1) wrapping too). */
   argv(args: string[], rt?: Runtime): string[] {
-    return [
+    return this.mntns.wrap([
       'podman',
       '--root', path.join(this.dir, 'storage'),
       '--runroot', path.join(this.dir, 'run'),
@@ -75,7 +83,7 @@ export class Podman {
       '--events-backend', 'file',
       ...(rt ? ['--runtime', rt.bin] : []),
       ...args,
-    ];
+    ]);
   }
 
   /** Runs a command with this podman's environment (CONTAINERS_CONF …), e.g. under script(1). */
@@ -109,10 +117,12 @@ export class Podman {
     // Whatever podman could not remove: the runtimes' default roots hold our containers (bundles under our dir).
     forceDeleteMentioning(this.dir);
     killPids(pidsMentioning(this.dir));
-    unmountUnder(this.dir);
-    fs.rmSync(this.dir, { recursive: true, force: true });
     for (const id of ids) removeCgroupTree(`${CGROUP_PARENT}/libpod-${id}`);
     if (!this.cgroupParentExisted) removeCgroupTree(CGROUP_PARENT);
+    const undone = this.mntns.close();
+    if (undone.length) console.log(`  podman: unmounted cgroup hierarchies mounted in its namespace: ${undone.join('; ')}`);
+    unmountUnder(this.dir);
+    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -4,13 +4,16 @@
  * deny), pause/resume, update (JSON on stdin and flags; saved in the state),
  * kill --all, SIGKILL without a pid namespace, ps, delete removing the
  * cgroups, absolute/relative cgroupsPath, and the same resources under runc
- * giving the same cgroup file values. Every container is force-deleted and
+ * giving the same cgroup file values; hugepage limits and block I/O weights
+ * the host has (test/helpers/host.ts) work, those it lacks fail `create` with
+ * one line and nothing left behind. Every container is force-deleted and
  * every cgroup directory under tsrun-ctest-<pid> removed in after().
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blockDev, killAndRemoveCgroup } from '../helpers/cgroups';
+import { blockDev, killAndRemoveCgroup, restoreUnifiedRoot, unifiedRootControllers } from '../helpers/cgroups';
+import { absentPageSize, controllerOn, host, hostTest, need, needAll, needs } from '../helpers/host';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostLayout } from '../../src/cgroups';
@@ -19,12 +22,14 @@ import { Sandbox, TSRUN, cleanEnv, isRoot, sleep } from '../helpers/tsrun';
 const sb = new Sandbox('tsrun-cgc-');
 const root = isRoot();
 const layout = root ? hostLayout() : undefined;
-const v1 = !!layout && layout.mode !== 'v2' && layout.v1.some((h) => h.controllers.includes('memory'));
-const SKIP = !root || !v1;
+/** The v1 controllers these tests read back from the host. */
+const NEED_V1 = (): string | undefined => needAll(needs.root(), ...['memory', 'pids', 'freezer', 'devices', 'cpu'].map((c) => needs.v1(c)));
 const TAG = `tsrun-ctest-${process.pid}`;
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'].find((p) => fs.existsSync(p));
 const runcRoot = path.join(sb.dir, 'runc-root');
 const runcIds: string[] = [];
+/** The cgroup2 root's controllers before: the hugetlb fallback enables hugetlb there (restored in after()). */
+const unifiedBefore = root ? unifiedRootControllers() : [];
 
 const read = (p: string): string => fs.readFileSync(p, 'utf8').trim();
 const mount = (ctrl: string): string => layout!.v1.find((h) => h.controllers.includes(ctrl))!.mountPoint;
@@ -81,6 +86,7 @@ function sweep(): void {
 test.after(() => {
   sb.cleanup();
   sweep();
+  restoreUnifiedRoot(unifiedBefore);
 });
 
 /** A detached container running `script`; returns its id and init pid. */
@@ -92,8 +98,7 @@ function runDetached(script: string, edit?: (c: Record<string, any>) => void, na
   return { id, pid: sb.state(id).pid };
 }
 
-test('memory limit: a process allocating past it is OOM-killed, and `events` reports {"type":"oom","id":...}', async () => {
-  if (SKIP) return console.log('  (skipped: needs root and cgroup v1 memory)');
+hostTest(test, 'memory limit: a process allocating past it is OOM-killed, and `events` reports {"type":"oom","id":...}', NEED_V1, async () => {
   const limit = 32 * 1024 * 1024;
   const b = sb.bundle({
     args: ['sh', '-c', 'sleep 0.5; dd if=/dev/zero of=/dev/null bs=96M count=1 2>/dev/null; echo dd=$?; sleep 0.5'],
@@ -128,8 +133,7 @@ test('memory limit: a process allocating past it is OOM-killed, and `events` rep
   assert.not.ok(fs.existsSync(dir), 'delete removed the memory cgroup');
 });
 
-test('pids limit: the container cannot fork past pids.max ("can\'t fork")', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'pids limit: the container cannot fork past pids.max ("can\'t fork")', NEED_V1, () => {
   const b = sb.bundle({
     args: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait; echo end'],
     edit: (c) => {
@@ -142,8 +146,7 @@ test('pids limit: the container cannot fork past pids.max ("can\'t fork")', () =
   assert.is(r.status, 2, 'busybox sh gives up when fork fails');
 });
 
-test('pause freezes every process (state "paused"), resume thaws them (state "running")', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'pause freezes every process (state "paused"), resume thaws them (state "running")', NEED_V1, () => {
   const { id, pid } = runDetached('sleep 300 & while :; do sleep 0.1; done');
   const fz = cgDir(pid, 'freezer');
   waitFor('two processes', () => procs(fz).length >= 2);
@@ -176,16 +179,14 @@ const denyNull = (c: Record<string, any>): void => {
   c.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }] };
 };
 
-test('device deny c 1:3: writing /dev/null fails with EPERM inside, /dev/zero works', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'device deny c 1:3: writing /dev/null fails with EPERM inside, /dev/zero works', NEED_V1, () => {
   const b = sb.bundle({ args: ['sh', '-c', DEVPROBE], edit: denyNull });
   const r = sb.tsrun(['run', '--bundle', b, sb.id('dev')]);
   assert.match(r.stderr, /Operation not permitted/);
   assert.equal(r.stdout.trim().split('\n'), ['null=refused', '3']);
 });
 
-test('device deny c 1:7 with /dev/full in linux.devices: EPERM instead of ENOSPC, under tsrun and runc alike', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'device deny c 1:7 with /dev/full in linux.devices: EPERM instead of ENOSPC, under tsrun and runc alike', NEED_V1, () => {
   // (runc cannot start at all when /dev/null is denied: it reopens its /dev/null stdio inside the container.)
   const b = sb.bundle({
     args: ['sh', '-c', 'echo x > /dev/full; echo x > /dev/null && echo null=ok'],
@@ -206,8 +207,7 @@ test('device deny c 1:7 with /dev/full in linux.devices: EPERM instead of ENOSPC
   spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
 });
 
-test('update while running: --resources - (stdin JSON) and flags reach the cgroup files, the view from inside and the state', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'update while running: --resources - (stdin JSON) and flags reach the cgroup files, the view from inside and the state', NEED_V1, () => {
   const { id, pid } = runDetached('while :; do sleep 1; done', (c) => {
     c.linux.resources = { memory: { limit: 268435456 }, pids: { limit: 50 }, cpu: { shares: 1024, quota: 50000, period: 100000 } };
   });
@@ -248,8 +248,7 @@ test('update while running: --resources - (stdin JSON) and flags reach the cgrou
   assert.is(ev.data.memory.usage.limit, 64 * 1024 * 1024);
 });
 
-test('kill --all reaches every process of the container; delete removes its cgroups', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'kill --all reaches every process of the container; delete removes its cgroups', NEED_V1, () => {
   const { id, pid } = runDetached('trap "" TERM; sleep 300 & sleep 300 & while :; do sleep 0.1; done');
   const dir = cgDir(pid, 'pids');
   waitFor('three processes', () => procs(dir).length >= 3);
@@ -264,8 +263,7 @@ test('kill --all reaches every process of the container; delete removes its cgro
   for (const d of dirs) assert.not.ok(fs.existsSync(d), `${d} removed`);
 });
 
-test('no private pid namespace: `kill <id> KILL` kills every process of the container through its cgroup', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'no private pid namespace: `kill <id> KILL` kills every process of the container through its cgroup', NEED_V1, () => {
   const { id, pid } = runDetached('sleep 300 & sleep 300 & wait', (c) => {
     c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
   });
@@ -285,8 +283,7 @@ test('no private pid namespace: `kill <id> KILL` kills every process of the cont
   assert.is(sb.tsrun(['delete', id]).status, 0);
 });
 
-test('cgroupsPath: absolute from each hierarchy root, relative under the runtime\'s own cgroup', () => {
-  if (SKIP) return console.log('  (skipped)');
+hostTest(test, 'cgroupsPath: absolute from each hierarchy root, relative under the runtime\'s own cgroup', NEED_V1, () => {
   const abs = runDetached('sleep 300', (c) => (c.linux.cgroupsPath = `/${TAG}/abs`), 'abs');
   const rel = runDetached('sleep 300', (c) => (c.linux.cgroupsPath = `${TAG}/rel`), 'rel');
   const own = new Map<string, string>();
@@ -335,19 +332,20 @@ const COMPARE = [
   'devices/devices.list',
 ];
 
-test('side by side: real containers of tsrun and runc with the same resources have the same cgroup file values', () => {
-  if (SKIP || !RUNC) return console.log('  (skipped: needs root, cgroup v1 and runc)');
+hostTest(test, 'side by side: real containers of tsrun and runc with the same resources have the same cgroup file values', () => needAll(NEED_V1(), needs.v1('cpuset'), need(RUNC, 'runc not installed')), () => {
   const dev = blockDev();
+  const f = host().v1Files;
   const resources = {
     devices: [
       { allow: false, access: 'rwm' },
       { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' },
       { allow: false, type: 'c', major: 1, minor: 9, access: 'w' },
     ],
-    memory: { limit: 268435456, reservation: 134217728, swap: 536870912, swappiness: 30 },
+    memory: { limit: 268435456, reservation: 134217728, ...(f.memorySwap ? { swap: 536870912 } : {}), swappiness: 30 },
     cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
     pids: { limit: 77 },
-    blockIO: { weight: 300, throttleReadBpsDevice: dev ? [{ ...dev, rate: 1048576 }] : [], throttleWriteIOPSDevice: dev ? [{ ...dev, rate: 50 }] : [] },
+    // The weight only where the host has a weight file: runc and tsrun both refuse it otherwise (tested below).
+    blockIO: { ...(f.blkioWeight ? { weight: 300 } : {}), throttleReadBpsDevice: dev ? [{ ...dev, rate: 1048576 }] : [], throttleWriteIOPSDevice: dev ? [{ ...dev, rate: 50 }] : [] },
   };
   const mk = (who: string): string =>
     sb.bundle({
@@ -364,7 +362,7 @@ test('side by side: real containers of tsrun and runc with the same resources ha
   const rid = `tsrun-cgc-sbs-${process.pid}`;
   runcIds.push(rid);
   const rb = mk('runc');
-  const r = sb.exec([RUNC, '--root', runcRoot, 'run', '-d', '--bundle', rb, rid]);
+  const r = sb.exec([RUNC!, '--root', runcRoot, 'run', '-d', '--bundle', rb, rid]);
   assert.is(r.status, 0, `runc run -d: ${r.stderr}`);
   const diffs: string[] = [];
   let compared = 0;
@@ -382,9 +380,70 @@ test('side by side: real containers of tsrun and runc with the same resources ha
   const runcPid = Number(read(path.join(mount('pids'), TAG, 'sbs-runc', 'cgroup.procs')).split('\n')[0]);
   assert.ok(runcPid > 0);
   assert.equal(procs(path.join(mount('pids'), TAG, 'sbs-tsrun')), [ours.pid]);
-  spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', rid], { stdio: 'ignore', timeout: 30_000 });
+  spawnSync(RUNC!, ['--root', runcRoot, 'delete', '--force', rid], { stdio: 'ignore', timeout: 30_000 });
   assert.equal(diffs, []);
-  assert.ok(compared >= 12, `compared ${compared}`);
+  // COMPARE less the files this host lacks (weight files without CFQ/BFQ, memsw without swap accounting, throttles without a block device).
+  const absent = [!f.blkioWeight || f.blkioWeight !== 'blkio.weight', !f.blkioWeight || f.blkioWeight !== 'blkio.bfq.weight', !f.memorySwap].filter(Boolean).length;
+  assert.ok(compared >= COMPARE.length - absent - (dev ? 0 : 2) - 1, `compared ${compared}`);
+});
+
+/** Cgroup directories named `name` under TAG in any hierarchy (what a failed create must not leave). */
+function tagDirs(name: string): string[] {
+  const roots = [...layout!.v1.map((h) => h.mountPoint), ...(layout!.unified ? [layout!.unified.mountPoint] : [])];
+  return roots.map((r) => path.join(r, TAG, name)).filter((d) => fs.existsSync(d));
+}
+
+/** `tsrun create` of a sleeping container with `resources`; returns the result, the id and whether a state dir is left. */
+function createWith(name: string, resources: Record<string, unknown>): { status: number; stderr: string; id: string; stateLeft: boolean } {
+  const b = sb.bundle({
+    args: ['sleep', '300'],
+    edit: (c) => {
+      c.linux.cgroupsPath = `/${TAG}/${name}`;
+      c.linux.resources = resources;
+    },
+  });
+  const id = sb.id(name);
+  const r = sb.tsrun(['create', '--bundle', b, id]);
+  return { status: r.status, stderr: r.stderr, id, stateLeft: fs.existsSync(path.join(sb.root, id)) };
+}
+
+/** The one error line's message (runc's `time=… level=error msg="…"` shape). */
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  assert.is(lines.length, 1, stderr);
+  return /msg="(.*)"$/.exec(lines[0])?.[1] ?? lines[0];
+}
+
+hostTest(test, 'hugepageLimits: a page size the host has is the container\'s hugetlb limit (v1 or the cgroup2 fallback); one it lacks fails create with one line, nothing left', () => needAll(needs.root(), needs.hugepages(), need(controllerOn('hugetlb'), 'no hugetlb controller on v1 or cgroup2')), () => {
+  const [size] = host().hugepageSizes;
+  const pageBytes = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[size.slice(-2) as 'KB' | 'MB' | 'GB'] * Number(size.slice(0, -2));
+  const ok = createWith('hp-ok', { hugepageLimits: [{ pageSize: size, limit: 2 * pageBytes }] });
+  assert.is(ok.status, 0, ok.stderr);
+  const onV1 = controllerOn('hugetlb') === 'v1';
+  const file = onV1 ? path.join(layout!.v1.find((h) => h.controllers.includes('hugetlb'))!.mountPoint, TAG, 'hp-ok', `hugetlb.${size}.limit_in_bytes`) : path.join(layout!.unified!.mountPoint, TAG, 'hp-ok', `hugetlb.${size}.max`);
+  assert.is(read(file), String(2 * pageBytes));
+  assert.is(sb.tsrun(['delete', '--force', ok.id]).status, 0);
+  const bogus = absentPageSize();
+  const bad = createWith('hp-bad', { memory: { limit: 268435456 }, hugepageLimits: [{ pageSize: bogus, limit: 0 }] });
+  assert.is(bad.status, 1);
+  assert.match(oneLine(bad.stderr), new RegExp(`^linux\\.resources\\.hugepageLimits: page size ${bogus} is not supported by this host \\(supported: ${host().hugepageSizes.join(', ')}\\)$`));
+  assert.not.ok(bad.stateLeft, 'no state dir');
+  assert.equal(tagDirs('hp-bad'), [], 'no cgroup left');
+});
+
+hostTest(test, 'blockIO.weight without CFQ/BFQ: tsrun create fails with one line naming the field, nothing left (runc fails on the missing file too)', () => needAll(needs.root(), needs.v1('blkio'), need(!host().v1Files.blkioWeight, `this host has ${host().v1Files.blkioWeight}: the weight is checked side by side with runc`)), () => {
+  const bad = createWith('bw', { pids: { limit: 50 }, blockIO: { weight: 300 } });
+  assert.is(bad.status, 1);
+  assert.match(oneLine(bad.stderr), /^linux\.resources\.blockIO\.weight: this host cannot weight block I\/O: .* has neither blkio\.weight \(CFQ scheduler\) nor blkio\.bfq\.weight \(BFQ scheduler not available\)$/);
+  assert.not.ok(bad.stateLeft, 'no state dir');
+  assert.equal(tagDirs('bw'), [], 'no cgroup left');
+  if (!RUNC) return;
+  const rb = sb.bundle({ args: ['true'], edit: (c) => { c.linux.cgroupsPath = `/${TAG}/bw-runc`; c.linux.resources = { blockIO: { weight: 300 } }; } });
+  const rid = `tsrun-cgc-bw-${process.pid}`;
+  runcIds.push(rid);
+  const theirs = sb.exec([RUNC, '--root', runcRoot, 'create', '--bundle', rb, rid]);
+  console.log(`  runc on the same config: exit ${theirs.status}: ${theirs.stderr.trim().split('\n').pop()}`);
+  assert.is.not(theirs.status, 0, 'runc cannot honour it either');
 });
 
 test.run();

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { skip } from '../helpers/host';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Sandbox } from '../helpers/tsrun';
@@ -53,7 +54,7 @@ test('a realtime policy with its priority (as root)', () => {
   const r = run('cut -d" " -f40,41 /proc/self/stat', (c) => {
     c.process.scheduler = { policy: 'SCHED_RR', priority: 4 };
   });
-  if (r.status !== 0 && /sched_setattr.*(Operation not permitted|Invalid argument)/.test(r.stderr)) return; // RT throttled in this cgroup
+  if (r.status !== 0 && /sched_setattr.*(Operation not permitted|Invalid argument)/.test(r.stderr)) return skip('a realtime policy', `RT throttled in this cgroup (cpu.rt_runtime_us 0): ${r.stderr.trim().split('\n').pop()}`);
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), '4 2');
 });
@@ -107,7 +108,7 @@ test('unavailable LSMs and resctrl: clear errors, nothing left behind', () => {
 
 test('execCPUAffinity: ignored for the init (spec), applied to an exec\'d process', () => {
   const online = fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
-  if (online === '0') return; // one CPU: nothing to pin
+  if (online === '0') return skip('execCPUAffinity', 'one CPU: nothing to pin');
   const b = sb.bundle({ args: ['sleep', '20'], edit: (c) => (c.process.execCPUAffinity = { initial: '0', final: '0' }) });
   const id = sb.id();
   assert.is(sb.tsrun(['run', '-d', '--bundle', b, id]).status, 0);

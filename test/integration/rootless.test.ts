@@ -10,7 +10,11 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeBundle } from '../../src/bundle/busybox';
-import { TSRUN, cleanEnv } from '../helpers/tsrun';
+import { hostTest, unreachableByOthers } from '../helpers/host';
+import { REPO, TSRUN, cleanEnv } from '../helpers/tsrun';
+
+/** The unprivileged user must reach bin/tsrun and dist/ (not under a 0700 directory). */
+const reachable = (): string | undefined => unreachableByOthers(path.join(REPO, 'dist', 'src', 'cli'));
 
 const USER = `tsrunrl${process.pid % 100000}`;
 const SUB = 300000;
@@ -86,7 +90,7 @@ function userBundle(name: string, script: string, edit?: (c: Record<string, any>
   return dir;
 }
 
-test('spec --rootless maps the caller; run works unprivileged; state lives in $XDG_RUNTIME_DIR/tsrun', () => {
+hostTest(test, 'spec --rootless maps the caller; run works unprivileged; state lives in $XDG_RUNTIME_DIR/tsrun', reachable, () => {
   const b = userBundle('b1', 'cat /proc/self/uid_map; id -u; hostname; echo x > /dev/null && echo devnull; sleep 0.3');
   const c = JSON.parse(fs.readFileSync(path.join(b, 'config.json'), 'utf8'));
   assert.equal(c.linux.uidMappings, [{ containerID: 0, hostID: uid, size: 1 }]);
@@ -106,7 +110,7 @@ test('spec --rootless maps the caller; run works unprivileged; state lives in $X
   assert.is(out[3], 'devnull');
 });
 
-test('a /etc/subuid range goes through newuidmap/newgidmap', () => {
+hostTest(test, 'a /etc/subuid range goes through newuidmap/newgidmap', reachable, () => {
   const b = userBundle('b2', 'cat /proc/self/uid_map /proc/self/gid_map', (c) => {
     c.linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }, { containerID: 1, hostID: SUB, size: 65536 }];
     c.linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }, { containerID: 1, hostID: SUB, size: 65536 }];
@@ -117,7 +121,7 @@ test('a /etc/subuid range goes through newuidmap/newgidmap', () => {
   assert.equal(maps, [`0 ${uid} 1`, `1 ${SUB} 65536`, `0 ${gid} 1`, `1 ${SUB} 65536`]);
 });
 
-test('a range the user was not given is refused with a clear error', () => {
+hostTest(test, 'a range the user was not given is refused with a clear error', reachable, () => {
   const b = userBundle('b3', 'true', (c) => {
     c.linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }, { containerID: 1, hostID: 50000, size: 10 }];
   });

@@ -173,7 +173,65 @@ test('v1: unified is an error; a failing write names controller and path and rem
   assert.match(err!.message, /^cannot set pids limit: write "5" to .*\/pids\/p\/x\/pids.max: ENOENT/);
   assert.not.ok(fs.existsSync(path.join(root, 'pids/p')));
   assert.not.ok(fs.existsSync(path.join(root, 'memory/p')));
-  assert.throws(() => prepareCgroup({ id: 'x', systemd: false, resources: { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] } }, root), /cannot set hugetlb limit: the hugetlb controller is not mounted/);
+  assert.throws(() => prepareCgroup({ id: 'x', systemd: false, resources: { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] } }, root), /^linux\.resources\.hugepageLimits: cannot set hugetlb limit: the hugetlb controller is not mounted/);
+});
+
+/** Every directory below root (the fake hierarchies' own top directories excluded). */
+function dirsBelow(root: string, depth = 1): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    if (depth <= 0) out.push(path.join(root, e.name));
+    out.push(...dirsBelow(path.join(root, e.name), depth - 1));
+  }
+  return out;
+}
+
+test('a knob the host lacks: one line naming the resource and the reason, before any write, nothing left behind (v1, v2, hybrid, update)', () => {
+  const expectOneLine = (fn: () => unknown, re: RegExp): string[] => {
+    let err: Error | undefined;
+    const writes = traceWrites(() => {
+      try {
+        fn();
+      } catch (e) {
+        err = e as Error;
+      }
+    });
+    assert.ok(err, 'failed');
+    assert.match(err!.message, re);
+    assert.not.match(err!.message, /\n/);
+    assert.equal(writes.filter((w) => !w.path.endsWith('cgroup.subtree_control') && !/cpuset\.(cpus|mems)$/.test(w.path)), [], 'no resource written');
+    return writes.filter((w) => w.path.endsWith('cgroup.subtree_control')).map((w) => w.value);
+  };
+  // v1: hugetlb knows 2MB and 1GB; blkio without any weight file (no CFQ, no BFQ).
+  const v1 = tmp();
+  makeFakeV1(v1);
+  for (const f of ['blkio.bfq.weight', 'blkio.bfq.weight_device']) fs.rmSync(path.join(v1, 'blkio', f));
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { memory: { limit: 4096 }, hugepageLimits: [{ pageSize: '64KB', limit: 65536 }] } }, v1), /^linux\.resources\.hugepageLimits: page size 64KB is not supported by this host \(supported: 2MB, 1GB\)$/);
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { memory: { limit: 4096 }, blockIO: { weight: 300 } } }, v1), /^linux\.resources\.blockIO\.weight: this host cannot weight block I\/O: .*\/blkio\/k has neither blkio\.weight \(CFQ scheduler\) nor blkio\.bfq\.weight \(BFQ scheduler not available\)$/);
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 10 }] } } }, v1), /^linux\.resources\.blockIO\.weightDevice: this host cannot weight block I\/O/);
+  assert.equal(dirsBelow(v1), [], 'nothing left behind (v1)');
+  // Throttles need no scheduler: still fine.
+  const ok = prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1 }] }, hugepageLimits: [{ pageSize: '1GB', limit: 0 }] } }, v1);
+  // update: refused before anything is written, the cgroup keeps its values.
+  expectOneLine(() => openCgroup(ok.record).update({ memory: { limit: 8192 }, hugepageLimits: [{ pageSize: '16GB', limit: 0 }] }), /^linux\.resources\.hugepageLimits: page size 16GB is not supported by this host/);
+  assert.is(fs.readFileSync(path.join(v1, 'memory/k/memory.limit_in_bytes'), 'utf8'), '9223372036854771712');
+  ok.destroy();
+  // v2: only 2MB pages; neither io.weight nor io.bfq.weight.
+  const v2 = tmp();
+  makeFakeV2(v2);
+  fs.rmSync(path.join(v2, 'io.weight'));
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { hugepageLimits: [{ pageSize: '1GB', limit: 0 }] } }, v2), /^linux\.resources\.hugepageLimits: page size 1GB is not supported by this host \(supported: 2MB\)$/);
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { blockIO: { weight: 300 } } }, v2), /^linux\.resources\.blockIO\.weight: this host cannot weight block I\/O: .*\/k has neither io\.bfq\.weight \(BFQ scheduler\) nor io\.weight/);
+  assert.equal(dirsBelow(v2, 0), [], 'nothing left behind (v2)');
+  // hybrid: hugetlb on cgroup2 (2MB only), memory on v1; a unified key for a v1 controller names where it is.
+  const hy = tmp();
+  makeFakeHybrid(hy, ['memory', 'pids'], 'hugetlb');
+  const sub = expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { memory: { limit: 4096 }, hugepageLimits: [{ pageSize: '1GB', limit: 0 }] } }, hy), /^linux\.resources\.hugepageLimits: page size 1GB is not supported by this host \(supported: 2MB\)$/);
+  // hugetlb enabled in the cgroup2 root for the fallback is disabled again: the root's controllers are as found.
+  assert.equal(sub, ['+hugetlb', '-hugetlb']);
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { unified: { 'memory.high': '1' } } }, hy), /^linux\.resources\.unified: cannot set memory\.high: controller memory is not available on the cgroup2 hierarchy .* \(hybrid host: it is on the cgroup v1 hierarchy .*\/memory\)$/);
+  assert.equal(dirsBelow(hy), [], 'nothing left behind (hybrid)');
 });
 
 test('v2: conversions (cpu.weight, cpu.max, io.weight, memory.swap.max) and subtree_control', () => {
