@@ -77,6 +77,24 @@ test('rro/rnosuid apply recursively to submounts (mount_setattr AT_RECURSIVE)', 
   assert.match(sub, /^\/d\/sub ro,nosuid/);
 });
 
+test('a bind of a mount with locked atime flags can be made read-only (statvfs flags mapped to mount flags, strictatime kept)', () => {
+  for (const atime of ['strictatime', 'noatime', 'relatime']) {
+    const src = path.join(sb.dir, `atime-${atime}`);
+    fs.mkdirSync(src);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `${atime},nodiratime,mode=755`, 'tmpfs', src]);
+    mounted.push(src);
+    const b = usernsBundle('grep " /mnt/a " /proc/self/mountinfo | cut -d" " -f6', (c) => {
+      c.mounts.push({ destination: '/mnt/a', type: 'bind', source: src, options: ['bind', 'ro', 'nosuid'] });
+    });
+    const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+    assert.is(r.status, 0, `${atime}: ${r.stderr}`);
+    const opts = r.stdout.trim().split(',');
+    assert.ok(opts.includes('ro') && opts.includes('nosuid') && opts.includes('nodiratime'), `${atime}: ${r.stdout}`);
+    if (atime !== 'strictatime') assert.ok(opts.includes(atime), `${atime}: ${r.stdout}`);
+    else assert.not.ok(opts.includes('relatime') || opts.includes('noatime'), r.stdout);
+  }
+});
+
 test('idmap mount on tmpfs and ext4 (no user namespace): files show the mapped owner', () => {
   const ext = path.join(sb.dir, 'idsrc');
   fs.mkdirSync(ext);
