@@ -77,14 +77,16 @@ test('rro/rnosuid apply recursively to submounts (mount_setattr AT_RECURSIVE)', 
   assert.match(sub, /^\/d\/sub ro,nosuid/);
 });
 
-test('a bind of a mount with locked atime flags can be made read-only (statvfs flags mapped to mount flags, strictatime kept)', () => {
+test('readonlyPaths on a mount with locked atime flags (strictatime, nodiratime): the atime state is kept, not reset to relatime', () => {
   for (const atime of ['strictatime', 'noatime', 'relatime']) {
     const src = path.join(sb.dir, `atime-${atime}`);
     fs.mkdirSync(src);
     execFileSync('mount', ['-t', 'tmpfs', '-o', `${atime},nodiratime,mode=755`, 'tmpfs', src]);
     mounted.push(src);
-    const b = usernsBundle('grep " /mnt/a " /proc/self/mountinfo | cut -d" " -f6', (c) => {
-      c.mounts.push({ destination: '/mnt/a', type: 'bind', source: src, options: ['bind', 'ro', 'nosuid'] });
+    // The top mount (the read-only one) is the last line.
+    const b = usernsBundle('grep " /mnt/a " /proc/self/mountinfo | tail -1 | cut -d" " -f6', (c) => {
+      c.mounts.push({ destination: '/mnt/a', type: 'bind', source: src, options: ['bind', 'nosuid'] });
+      c.linux.readonlyPaths = [...(c.linux.readonlyPaths ?? []), '/mnt/a'];
     });
     const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
     assert.is(r.status, 0, `${atime}: ${r.stderr}`);
