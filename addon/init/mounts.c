@@ -52,7 +52,12 @@ void remount_keep_locked(int fd, const char *what, unsigned long flags) {
   if (mount(NULL, target, NULL, base | flags, NULL) == 0) return;
   /* In a user namespace, flags locked by the parent ns must be kept. */
   int err = errno;
-  if (err == EPERM && mount(NULL, target, NULL, base | flags | mount_flags_of(fd), NULL) == 0) return;
+  /* The caller's atime choice stands if it made one (a locked mount then
+   * refuses it, rightly); otherwise the mount's own atime mode is repeated. */
+  const unsigned long atime = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+  unsigned long cur = err == EPERM ? mount_flags_of(fd) : 0;
+  unsigned long retry = flags | (cur & ~atime) | (flags & atime ? 0 : cur & atime);
+  if (err == EPERM && mount(NULL, target, NULL, base | retry, NULL) == 0) return;
   die(err, "remount %s with flags 0x%lx", what, flags);
 }
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { TtyReceiver } from '../helpers/recvtty';
 import { REPO, Sandbox, sleep } from '../helpers/tsrun';
 
 const sb = new Sandbox('tsrun-procfs-');
@@ -127,6 +128,32 @@ test('/dev/null symlinked to a procfs file: masks still use a real null device, 
     for (const l of lines) assert.is(l, '1:3 character special file');
     assert.is(fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), before);
   } finally {
+    fs.writeFileSync('/proc/sys/kernel/core_pattern', before);
+  }
+});
+
+test('/dev/console symlinked to a procfs file: the pty is never bound over the procfs file', () => {
+  const before = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+  const rx = new TtyReceiver();
+  try {
+    const b = sb.bundle({
+      args: ['sh', '-c', 'stat -c %t:%T /dev/console; cat /proc/sys/kernel/core_pattern'],
+      terminal: true,
+      edit: (c) => {
+        c.mounts = c.mounts.filter((m: any) => m.destination !== '/dev');
+      },
+    });
+    fs.mkdirSync(path.join(rootfsOf(b), 'dev/pts'), { recursive: true });
+    fs.symlinkSync('/proc/sys/kernel/core_pattern', path.join(rootfsOf(b), 'dev/console'));
+    const id = sb.id();
+    const r = sb.tsrun(['create', '--bundle', b, '--console-socket', rx.path, id]);
+    // Refused, as runc 1.2.8+ refuses it; never a pty over the kernel knob.
+    assert.is(r.status, 1, 'create must refuse a symlinked /dev/console');
+    assert.match(r.stderr, /\/dev\/console/);
+    assert.is(sb.tsrun(['state', id]).status, 1, 'nothing left');
+    assert.is(fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), before);
+  } finally {
+    rx.close();
     fs.writeFileSync('/proc/sys/kernel/core_pattern', before);
   }
 });

@@ -140,6 +140,19 @@ test('bin/tsrun: the launcher knows every command of the CLI table (its pick of 
   assert.equal(verbs, COMMANDS.map((c) => c.name).sort());
 });
 
+test('boot.ts: the bundle guess skips global flags\' values, with the same flag list as the launcher and the table', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { guessCommand, VALUED_GLOBALS } = require(path.join(REPO, 'dist/src/cli/boot.js')) as typeof import('../../src/cli/boot');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GLOBAL_FLAGS } = require(path.join(REPO, 'dist/src/cli/table.js')) as typeof import('../../src/cli/table');
+  assert.equal([...VALUED_GLOBALS].sort(), GLOBAL_FLAGS.filter((f) => f.type !== 'boolean').map((f) => f.name).sort());
+  assert.is(guessCommand(['--root', 'state', 'create', 'x']), 'create');
+  assert.is(guessCommand(['--log-format=json', 'kill', 'x']), 'kill');
+  assert.is(guessCommand(['--debug', '--log', 'delete', 'run', 'x']), 'run');
+  assert.is(guessCommand(['--', 'start', 'x']), 'start');
+  assert.is(guessCommand(['--root']), undefined);
+});
+
 test('every command module has a bundle, and the CLI core has one', () => {
   assert.ok(fs.existsSync(path.join(BUNDLES, 'src/cli/main.js')));
   for (const f of fs.readdirSync(path.join(REPO, 'dist/src/commands')).filter((n) => n.endsWith('.js'))) {
