@@ -145,17 +145,21 @@ void op_cpu_affinity(const struct op *o) {
 }
 
 /* OP_LSM_EXEC_LABEL: fields: lsm ("apparmor" or "selinux"), label. The label
- * takes effect at our execve. Needs the container's /proc. */
+ * takes effect at our execve. Written through the init's private procfs. */
 void op_lsm_exec_label(const struct op *o) {
   const char *lsm = fstr(o, 0), *label = fstr(o, 1);
+  char rel[64];
+  int pid = (int)getpid();
   if (!strcmp(lsm, "apparmor")) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "exec %s", label) >= (int)sizeof buf) die(ENAMETOOLONG, "apparmor profile %s", label);
     /* The LSM-specific file first (stacked LSMs), then the legacy one. */
-    if (access("/proc/self/attr/apparmor/exec", F_OK) == 0) write_proc_file("/proc/self/attr/apparmor/exec", buf);
-    else write_proc_file("/proc/self/attr/exec", buf);
+    snprintf(rel, sizeof rel, "%d/attr/apparmor/exec", pid);
+    if (!proc_file_exists(rel)) snprintf(rel, sizeof rel, "%d/attr/exec", pid);
+    write_proc_file(rel, buf);
   } else if (!strcmp(lsm, "selinux")) {
-    write_proc_file("/proc/self/attr/exec", label);
+    snprintf(rel, sizeof rel, "%d/attr/exec", pid);
+    write_proc_file(rel, label);
   } else {
     die(EINVAL, "exec label: unknown LSM '%s'", lsm);
   }

@@ -117,6 +117,9 @@ void op_hook(const struct op *o) {
   for (uint32_t i = 0; i < argc; i++) argv[i] = (char *)fstr(o, 6 + i);
   if (argc == 0) argv[0] = (char *)path; /* execv's argv[0] defaults to the path */
   for (uint32_t i = 0; i < envc; i++) envp[i] = (char *)fstr(o, 6 + (uint32_t)argc + i);
+  /* runc's order: the user's seccomp filter is in place before the
+   * startContainer hooks run (they run as the container would). */
+  if (!strcmp(stage, "startContainer")) seccomp_before_exec();
 
   /* The state on stdin, with the pid as the container sees it. */
   char pidbuf[24];
@@ -140,18 +143,28 @@ void op_hook(const struct op *o) {
     waitpid(pid, NULL, 0);
     die(e, "%s hook %s: pidfd_open", stage, path);
   }
-  /* A state is a few hundred bytes: it fits the pipe buffer, so this write
-   * never blocks; a hook that ignores stdin gets EPIPE (SIGPIPE is blocked). */
-  (void)!write_full(in[1], state, slen);
-  close(in[1]);
-  free(state);
+  /* The state is written as the hook reads it, inside the timeout: with
+   * large annotations it exceeds the pipe buffer, and a hook that never reads
+   * must not hold create past its timeout. A hook that exits unread gets
+   * EPIPE (SIGPIPE is blocked): not a failure by itself. */
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
   fcntl(out[0], F_SETFL, O_NONBLOCK);
+  size_t sent = 0;
 
   struct tail t = {.len = 0};
   bool eof = false, exited = false;
   long long deadline = timeout ? now_ms() + (long long)timeout * 1000 : 0;
   while (!exited) {
-    struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = eof ? -1 : out[0], .events = POLLIN}};
+    if (in[1] >= 0 && sent < slen) {
+      ssize_t w = write(in[1], state + sent, slen - sent);
+      if (w > 0) sent += (size_t)w;
+      else if (w < 0 && errno != EAGAIN && errno != EINTR) sent = slen; /* EPIPE: the hook closed its stdin */
+    }
+    if (in[1] >= 0 && sent >= slen) {
+      close(in[1]);
+      in[1] = -1;
+    }
+    struct pollfd fds[3] = {{.fd = pidfd, .events = POLLIN}, {.fd = eof ? -1 : out[0], .events = POLLIN}, {.fd = in[1], .events = POLLOUT}};
     int wait = -1;
     if (deadline) {
       long long left = deadline - now_ms();
@@ -162,12 +175,14 @@ void op_hook(const struct op *o) {
       }
       wait = left > INT_MAX ? INT_MAX : (int)left;
     }
-    int n = poll(fds, 2, wait);
+    int n = poll(fds, 3, wait);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) die(errno, "%s hook %s: poll", stage, path);
     if (fds[1].revents) drain(out[0], &t, &eof);
     if (fds[0].revents) exited = true;
   }
+  if (in[1] >= 0) close(in[1]);
+  free(state);
   drain(out[0], &t, &eof); /* what is already buffered; a daemonized child may keep it open */
   int status;
   while (waitpid(pid, &status, 0) < 0) {

@@ -41,6 +41,8 @@ struct init_ctx {
   int fifo_fd;      /* exec fifo, O_RDWR */
   int console_fd;   /* connected console socket (OP_CONSOLE_CONNECT), or -1 */
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
+  bool needs_proc;  /* the plan writes procfs files (OP_SYSCTL, OP_OOM_SCORE_ADJ) */
+  int proc_fd;      /* root of a private procfs (open_private_proc), or -1 */
   const struct op *cur; /* the op being executed, for error messages */
 };
 
@@ -132,7 +134,11 @@ void copy_tree(int src_dir, int dst_dir, const char *what); /* copyup.c: tmpcopy
 unsigned long mount_flags_of(int fd);
 /* rootfs.c: opens ctx.devnull_fd (before pivot). */
 void open_devnull(void);
-/* process.c: write a value to a procfs file, verified to be procfs. */
-void write_proc_file(const char *path, const char *value);
+void unescape_mountinfo(char *s); /* mounts.c */
+/* process.c: right after the pivot, a procfs of our own for the plan's
+ * procfs writes; write_proc_file writes a file below it ("sys/...", "self/..."). */
+void open_private_proc(void);
+bool proc_file_exists(const char *rel);
+void write_proc_file(const char *rel, const char *value);
 
 #endif

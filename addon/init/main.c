@@ -6,7 +6,7 @@
 
 #include "init.h"
 
-struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .devnull_tree = -1, .fifo_fd = -1, .console_fd = -1};
+struct init_ctx ctx = {.sync_fd = -1, .root_fd = -1, .devnull_fd = -1, .devnull_tree = -1, .fifo_fd = -1, .console_fd = -1, .proc_fd = -1};
 
 typedef void (*op_fn)(const struct op *);
 
@@ -71,6 +71,9 @@ int main(int argc, char **argv) {
 
   struct plan plan;
   read_plan(ctx.sync_fd, &plan);
+  for (uint32_t i = 0; i < plan.nops; i++)
+    if (plan.ops[i].code == OP_SYSCTL || plan.ops[i].code == OP_OOM_SCORE_ADJ ||
+        plan.ops[i].code == OP_LSM_EXEC_LABEL) ctx.needs_proc = true;
   for (uint32_t i = 0; i < plan.nops; i++) {
     const struct op *o = &plan.ops[i];
     ctx.cur = o;

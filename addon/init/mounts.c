@@ -5,28 +5,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "init.h"
 
 #define PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
-/* Per-mount flags a bind remount can change (ST_* values equal MS_* ones). */
+/* Per-mount flags a bind remount can change. */
 #define MNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
-/* Flags the kernel locks on mounts inherited from a more privileged user ns. */
-#define LOCKED_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
 
 void op_root_propagation(const struct op *o) {
   unsigned long flags = fu64(o, 0);
   if (mount(NULL, "/", NULL, flags, NULL) < 0) die(errno, "set propagation 0x%lx of /", flags);
 }
 
+/* The flags the kernel locks on mounts inherited from a more privileged user
+ * ns, as mount(2) flags. statvfs's ST_* values are not all MS_* ones
+ * (ST_RELATIME is 4096, which is MS_BIND), so each is mapped; a mount with
+ * neither noatime nor relatime is strictatime, which a remount must say, or
+ * the kernel's relatime default would change a locked atime mode. */
 unsigned long mount_flags_of(int fd) {
   struct statvfs sv;
   if (fstatvfs(fd, &sv) < 0) die(errno, "%s: statvfs", op_name(ctx.cur->code));
-  return sv.f_flag & LOCKED_FLAGS;
+  static const struct {
+    unsigned long st, ms;
+  } map[] = {{ST_RDONLY, MS_RDONLY},     {ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
+             {ST_NOEXEC, MS_NOEXEC},     {ST_NOATIME, MS_NOATIME},       {ST_NODIRATIME, MS_NODIRATIME},
+             {ST_RELATIME, MS_RELATIME}};
+  unsigned long flags = 0;
+  for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+    if (sv.f_flag & map[i].st) flags |= map[i].ms;
+  if (!(flags & (MS_NOATIME | MS_RELATIME))) flags |= MS_STRICTATIME;
+  return flags;
 }
 
 void remount_keep_locked(int fd, const char *what, unsigned long flags) {
@@ -36,12 +52,17 @@ void remount_keep_locked(int fd, const char *what, unsigned long flags) {
   if (mount(NULL, target, NULL, base | flags, NULL) == 0) return;
   /* In a user namespace, flags locked by the parent ns must be kept. */
   int err = errno;
-  if (err == EPERM && mount(NULL, target, NULL, base | flags | mount_flags_of(fd), NULL) == 0) return;
+  /* The caller's atime choice stands if it made one (a locked mount then
+   * refuses it, rightly); otherwise the mount's own atime mode is repeated. */
+  const unsigned long atime = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+  unsigned long cur = err == EPERM ? mount_flags_of(fd) : 0;
+  unsigned long retry = flags | (cur & ~atime) | (flags & atime ? 0 : cur & atime);
+  if (err == EPERM && mount(NULL, target, NULL, base | retry, NULL) == 0) return;
   die(err, "remount %s with flags 0x%lx", what, flags);
 }
 
 /* Unescapes mountinfo's octal escapes (\040 for space) in place. */
-static void unescape(char *s) {
+void unescape_mountinfo(char *s) {
   char *w = s;
   for (char *r = s; *r; r++) {
     if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] && r[3]) {
@@ -84,7 +105,7 @@ static void make_parent_private(const char *rootfs) {
       if (i >= 6 && !strncmp(t, "shared:", 7)) shared = true;
     }
     if (!mnt) continue;
-    unescape(mnt);
+    unescape_mountinfo(mnt);
     /* Later lines stack over earlier ones at the same mount point. */
     if (is_under(parent, mnt) && strlen(mnt) >= best_len) {
       best_len = strlen(mnt);
@@ -109,6 +130,55 @@ void op_bind_rootfs(const struct op *o) {
   if (ctx.root_fd < 0) die(errno, "bind rootfs: open %s", rootfs);
 }
 
+/* proc and sysfs go only onto a real directory: the last component is
+ * opened without following symlinks, so "/proc -> /tmp" in the rootfs is
+ * refused as runc refuses it (CVE-2019-16884 class). */
+static int ordinary_dir(const char *dest, const char *fstype) {
+  char *base;
+  int dir = parent_of(dest, &base);
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
+  long fd = syscall(SYS_openat2, dir, base, &how, sizeof how);
+  if (fd < 0 && errno == ENOENT) {
+    if (mkdirat(dir, base, 0755) < 0 && errno != EEXIST) die(errno, "mount %s on %s: mkdir", fstype, dest);
+    fd = syscall(SYS_openat2, dir, base, &how, sizeof how);
+  }
+  struct stat st;
+  if (fd >= 0 && fstat((int)fd, &st) < 0) die(errno, "mount %s on %s: fstat", fstype, dest);
+  if ((fd < 0 && errno == ELOOP) || (fd >= 0 && !S_ISDIR(st.st_mode)))
+    die(ENOTDIR, "mount %s on %s: filesystem \"%s\" must be mounted on ordinary directory", fstype, dest, fstype);
+  if (fd < 0) die(errno, "mount %s on %s: open", fstype, dest);
+  close(dir);
+  free(base);
+  return (int)fd;
+}
+
+/* The files under /proc that may be mounted over (runc's list: what lxcfs
+ * emulates); /proc itself only by a new procfs. */
+static const char *const proc_mountable[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+                                             "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo",
+                                             "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled"};
+
+/* A destination that resolved onto procfs or sysfs (CVE-2025-52881 class: a
+ * rootfs symlink that turns a mount into a mount over a kernel knob) is
+ * refused unless the config names it exactly, with no symlink on the way,
+ * and for procfs unless it is one of runc's allowed files. */
+static void check_kernel_fs_target(const char *dest, int dfd, const char *fstype, bool bind) {
+  struct statfs sfs;
+  if (fstatfs(dfd, &sfs) < 0) die(errno, "mount %s: statfs", dest);
+  if (sfs.f_type != PROC_SUPER_MAGIC && sfs.f_type != SYSFS_MAGIC) return;
+  const char *fs = sfs.f_type == PROC_SUPER_MAGIC ? "procfs" : "sysfs";
+  int direct = resolve(dest, RESOLVE_NO_SYMLINKS);
+  struct stat a, b;
+  bool same = direct >= 0 && fstat(direct, &a) == 0 && fstat(dfd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  if (direct >= 0) close(direct);
+  if (!same) die(EXDEV, "mount %s: the destination leads through a symlink onto %s", dest, fs);
+  if (sfs.f_type == SYSFS_MAGIC) return;
+  if (!strcmp(dest, "/proc") && !bind && !strcmp(fstype, "proc")) return;
+  for (size_t i = 0; i < sizeof proc_mountable / sizeof *proc_mountable; i++)
+    if (!strcmp(dest, proc_mountable[i])) return;
+  die(EPERM, "mount %s: \"%s\" cannot be mounted because it is inside /proc", dest, dest);
+}
+
 static int reopen(const char *dest) {
   int fd = resolve(dest, 0);
   if (fd < 0) die(errno, "mount: reopen %s after mounting", dest);
@@ -122,7 +192,10 @@ void op_mount(const struct op *o) {
   unsigned long flags = fu64(o, 3) & ~(unsigned long)PROPAGATION, prop = fu64(o, 5);
   if (strcmp(kind, "dir") && strcmp(kind, "file")) die(EINVAL, "mount %s: kind '%s' is not dir or file", dest, kind);
 
-  int dfd = ensure_dest(dest, !strcmp(kind, "file"));
+  bool bind = (flags & MS_BIND) != 0;
+  bool kernel_fs = !bind && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs"));
+  int dfd = kernel_fs ? ordinary_dir(dest, fstype) : ensure_dest(dest, !strcmp(kind, "file"));
+  check_kernel_fs_target(dest, dfd, fstype, bind);
   char target[64];
   fd_path(dfd, target, sizeof target);
   if (flags & MS_BIND) {

@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -29,16 +31,55 @@ void op_domainname(const struct op *o) {
   if (setdomainname(name, strlen(name)) < 0) die(errno, "setdomainname %s", name);
 }
 
-/* Writes to procfs only after checking the file really is on procfs, so a
- * crafted mount or symlink cannot redirect the write (CVE-2019-19921). */
-void write_proc_file(const char *path, const char *value) {
-  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) die(errno, "open %s", path);
+/* The plan's procfs writes (sysctls, oom_score_adj) go through a procfs of
+ * the init's own, made with fsopen("proc") right after the pivot (while the
+ * container's /proc is still fully visible, which the kernel wants for a new
+ * procfs in a user namespace), as runc >= 1.2.8 does: the container's /proc
+ * may be anything its config or rootfs made it (CVE-2019-19921,
+ * CVE-2025-52881). Where fsopen is refused, a non-recursive clone of /proc
+ * verified to be a procfs root. Files below it are opened with no symlink,
+ * no mount crossing, never above it. */
+static void open_proc(void) {
+  int fd = -1, fs = fsopen("proc", FSOPEN_CLOEXEC);
+  if (fs >= 0) {
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+      fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    close(fs);
+  }
+  if (fd < 0) fd = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  /* exec in a user namespace: /proc is masked (no new procfs) and has locked
+   * submounts (no clone); the mount itself, verified below, is what is left. */
+  if (fd < 0) fd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) die(errno, "open a private procfs (fsopen proc, open_tree /proc, /proc)");
   struct statfs sfs;
-  if (fstatfs(fd, &sfs) < 0) die(errno, "statfs %s", path);
-  if (sfs.f_type != PROC_SUPER_MAGIC) die(EXDEV, "%s is not on procfs", path);
-  if (write_full(fd, value, strlen(value)) < 0) die(errno, "write '%s' to %s", value, path);
-  close(fd);
+  struct stat st;
+  if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0) die(errno, "private procfs: stat");
+  if (sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != 1) die(EXDEV, "private procfs: not the root of a procfs");
+  ctx.proc_fd = fd;
+}
+
+void open_private_proc(void) {
+  if (ctx.needs_proc && ctx.proc_fd < 0) open_proc();
+}
+
+bool proc_file_exists(const char *rel) {
+  if (ctx.proc_fd < 0) open_proc();
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
+  long fd = syscall(SYS_openat2, ctx.proc_fd, rel, &how, sizeof how);
+  if (fd >= 0) close((int)fd);
+  return fd >= 0;
+}
+
+void write_proc_file(const char *rel, const char *value) {
+  if (ctx.proc_fd < 0) open_proc(); /* exec: no pivot, opened on first use */
+  struct open_how how = {.flags = O_WRONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
+  long fd = syscall(SYS_openat2, ctx.proc_fd, rel, &how, sizeof how);
+  if (fd < 0) die(errno, "open /proc/%s", rel);
+  struct statfs sfs;
+  if (fstatfs((int)fd, &sfs) < 0) die(errno, "statfs /proc/%s", rel);
+  if (sfs.f_type != PROC_SUPER_MAGIC) die(EXDEV, "/proc/%s is not on procfs", rel);
+  if (write_full((int)fd, value, strlen(value)) < 0) die(errno, "write '%s' to /proc/%s", value, rel);
+  close((int)fd);
 }
 
 void op_sysctl(const struct op *o) {
@@ -48,7 +89,7 @@ void op_sysctl(const struct op *o) {
       (strlen(key) >= 3 && !strcmp(key + strlen(key) - 3, "/..")))
     die(EINVAL, "sysctl %s: invalid key", key);
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "/proc/sys/%s", key);
+  snprintf(path, sizeof path, "sys/%s", key);
   write_proc_file(path, value);
 }
 
@@ -61,7 +102,10 @@ void op_rlimit(const struct op *o) {
 
 void op_oom_score_adj(const struct op *o) {
   (void)fi64(o, 0); /* validate: a number */
-  write_proc_file("/proc/self/oom_score_adj", fstr(o, 0));
+  /* "self" is a symlink: name our pid in the private procfs's (our) pid ns. */
+  char rel[32];
+  snprintf(rel, sizeof rel, "%d/oom_score_adj", (int)getpid());
+  write_proc_file(rel, fstr(o, 0));
 }
 
 void op_open_fifo(const struct op *o) {

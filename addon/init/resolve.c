@@ -15,7 +15,12 @@
 
 #include "init.h"
 
-void fd_path(int fd, char *buf, size_t len) { snprintf(buf, len, "/proc/self/fd/%d", fd); }
+/* Before the pivot /proc is the host's; after it, the container's, which
+ * must not decide where a mount goes: post-pivot code works on fds only. */
+void fd_path(int fd, char *buf, size_t len) {
+  if (ctx.pivoted) die(EINVAL, "%s: a /proc/self/fd path after pivot_root (use the fd)", op_name(ctx.cur ? ctx.cur->code : 0));
+  snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
 
 int resolve(const char *dest, int extra_resolve_flags) {
   if (ctx.root_fd < 0) {

@@ -4,9 +4,14 @@
  * Why a program and not a "#!/usr/bin/env -S -u ... node" script: env is one
  * more dynamically linked exec on every command, ~0.6 ms of each (measured
  * against this static one), and a container lifecycle is four commands.
- * What env -u did is done here: NODE_OPTIONS could make Node load arbitrary
- * code into a root process, and NODE_EXTRA_CA_CERTS triples Node's start-up;
- * a runtime needs neither.
+ * What env -u did is done here, wider: every NODE_* variable (NODE_OPTIONS,
+ * NODE_PATH, NODE_ICU_DATA, NODE_REPL_EXTERNAL_MODULE load code or data;
+ * NODE_REDIRECT_WARNINGS, NODE_V8_COVERAGE write files as root;
+ * NODE_CHANNEL_FD opens an IPC channel; NODE_EXTRA_CA_CERTS triples Node's
+ * start-up) and every OPENSSL_* one (OPENSSL_CONF, OPENSSL_MODULES and
+ * OPENSSL_ENGINES load shared objects) is dropped: tsrun reads none of them.
+ * PATH entries that are empty or relative are skipped: a root launcher must
+ * not run ./node from its caller's working directory.
  *
  * Why without libc (raw x86-64/arm64 system calls, its own _start): a static
  * glibc program spends ~0.3 ms starting up (measured, exec to exit) before
@@ -98,16 +103,39 @@ static __attribute__((noreturn)) void fail(const char *what, const char *path, l
   leave(127);
 }
 
-/* The command is the first argument that names one (flag values such as
- * "json" or a path name none); a wrong guess only changes the speed. Every
- * command of the CLI (src/cli/table.ts), the fixed-seed ones first. */
+/* The global flags that take a value (src/cli/table.ts GLOBAL_FLAGS), as the
+ * CLI parser (src/cli/argv.ts) reads them: "--root state create x" is a
+ * create, and must not run with the fixed hash seed of "state". */
+static const char *const valued_globals[] = {"log", "log-format", "log-level", "root", "rootless", "cgroup-manager"};
+
+/* 1 if the flag argument a ("-x", "--x") names a global flag that takes its
+ * value from the next argument. */
+static int takes_next(const char *a) {
+  a++;
+  if (*a == '-') a++;
+  for (const char *c = a; *c; c++)
+    if (*c == '=') return 0; /* --root=/x */
+  for (size_t g = 0; g < sizeof valued_globals / sizeof *valued_globals; g++)
+    if (same(a, valued_globals[g])) return 1;
+  return 0;
+}
+
+/* The command is the first argument after the global flags and their values,
+ * as the CLI parser finds it; a wrong guess would only change the speed or,
+ * for a heavy command taken for a light one, hand it the fixed hash seed.
+ * Every command of the CLI (src/cli/table.ts), the fixed-seed ones first. */
 static int fixed_seed_command(int argc, char **argv) {
   static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "features",
                                       "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
   enum { FIXED_SEED_VERBS = 4 };
-  for (int i = 1; i < argc; i++)
-    for (size_t v = 0; v < sizeof verbs / sizeof *verbs; v++)
-      if (same(argv[i], verbs[v])) return v < FIXED_SEED_VERBS;
+  int i = 1;
+  while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+    if (same(argv[i++], "--")) break; /* the command follows */
+    if (takes_next(argv[i - 1])) i++;
+  }
+  if (i >= argc) return 0;
+  for (size_t v = 0; v < FIXED_SEED_VERBS; v++)
+    if (same(argv[i], verbs[v])) return 1;
   return 0;
 }
 
@@ -143,15 +171,16 @@ __attribute__((noreturn, used, visibility("hidden"))) void launch(long *sp) {
   const char *path = "/usr/local/bin:/usr/bin:/bin";
   int ne = 0;
   for (char **e = envp; *e; e++) {
-    if (starts(*e, "NODE_OPTIONS=") || starts(*e, "NODE_EXTRA_CA_CERTS=")) continue;
+    if (starts(*e, "NODE_") || starts(*e, "OPENSSL_")) continue;
     if (starts(*e, "PATH=")) path = *e + 5;
     if (ne == (int)(sizeof env / sizeof *env) - 1) fail("run", "node", E2BIG, "");
     env[ne++] = *e;
   }
   env[ne] = NULL;
 
-  /* execvp's search: every PATH entry in order ("" is the current directory);
-   * EACCES is reported only when no entry had a node to run. */
+  /* execvp's search over the absolute PATH entries in order (execvp would
+   * take "" and relative ones from the cwd: skipped); EACCES is reported only
+   * when no entry had a node to run. */
   static char cand[PATH_MAX];
   long last = ENOENT;
   int denied = 0;
@@ -159,10 +188,10 @@ __attribute__((noreturn, used, visibility("hidden"))) void launch(long *sp) {
     const char *stop = d;
     while (*stop && *stop != ':') stop++;
     size_t dl = (size_t)(stop - d);
-    if (dl + sizeof "/node" <= sizeof cand) {
+    if (dl && *d == '/' && dl + sizeof "/node" <= sizeof cand) {
       memcpy(cand, d, dl);
       char *c = cand + dl;
-      if (dl) *c++ = '/';
+      *c++ = '/';
       memcpy(c, "node", sizeof "node");
       long r = sys3(__NR_execve, (long)cand, (long)args, (long)env);
       if (r == -EACCES) denied = 1;

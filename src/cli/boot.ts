@@ -123,18 +123,28 @@ function writeCaches(code: number): void {
   }
 }
 
+/** Global flags that take the next argument as their value (table.ts GLOBAL_FLAGS; a unit test keeps them equal). */
+export const VALUED_GLOBALS: readonly string[] = ['log', 'log-format', 'log-level', 'root', 'rootless', 'cgroup-manager'];
+
 /**
- * Loads the bundle of the command argv names, which holds the CLI core too.
- * The command is the first lowercase word with a bundle: global flags' values
- * ("json", "true", paths) have none. A wrong pick is still correct (main.ts
- * then loads the right one), only slower.
+ * The command argv names, found as argv.ts finds it: the first argument after
+ * the global flags and their values ("--root state create x" is a create).
  */
-function loadCommandBundle(argv: readonly string[]): void {
-  let misses = 0;
-  for (const a of argv) {
-    if (!isLowercaseWord(a)) continue;
-    if (loadBundle(`src/commands/${a}.js`) || ++misses === 3) return;
+export function guessCommand(argv: readonly string[]): string | undefined {
+  let i = 0;
+  while (i < argv.length && argv[i].length > 1 && argv[i][0] === '-') {
+    const a = argv[i++];
+    if (a === '--') break;
+    const name = a.replace(/^--?/, '');
+    if (!name.includes('=') && VALUED_GLOBALS.includes(name)) i++;
   }
+  return argv[i];
+}
+
+/** Loads the bundle of the command argv names, which holds the CLI core too. A wrong pick is still correct (main.ts then loads the right one), only slower. */
+function loadCommandBundle(argv: readonly string[]): void {
+  const verb = guessCommand(argv);
+  if (verb !== undefined && isLowercaseWord(verb)) loadBundle(`src/commands/${verb}.js`);
 }
 
 function isLowercaseWord(s: string): boolean {

@@ -142,7 +142,8 @@ export function buildPlan(input: PlanInput): InitPlan {
   const has = (t: Namespace['type']) => (linux.namespaces ?? []).some((n) => n.type === t);
 
   // Rootfs.
-  const rootProp = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : MS.PRIVATE | MS.REC;
+  // runc's default: rslave, so host mounts made later still reach the container, and none flow back.
+  const rootProp = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : MS.SLAVE | MS.REC;
   if (rootProp === undefined) throw new TsrunError(`linux.rootfsPropagation: unknown propagation "${linux.rootfsPropagation}"`);
   // pivot_root refuses shared mounts, and an unbindable "/" cannot be the source of the rootfs
   // bind: either is applied to the new root after the pivot.
@@ -218,10 +219,10 @@ export function buildPlan(input: PlanInput): InitPlan {
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
   steps.push(identityStep(proc));
   steps.push(step(Op.Ready));
-  steps.push(...startHookSteps(hookCtx));
-
-  // With no_new_privs the helper defers this load to right before execve.
+  // With no_new_privs the helper defers this load to right before execve, or to the
+  // first startContainer hook: runc's hooks run under the filter.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
+  steps.push(...startHookSteps(hookCtx));
   steps.push(execStep(input.execPath, input.preserveFds, proc));
 
   if (!has('mount')) return { cloneFlags, joinPidNs, steps: inCallersMountNs(steps, linux, input.rootfs) };

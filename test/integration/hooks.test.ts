@@ -103,6 +103,42 @@ test('a createContainer hook past its timeout is killed by the helper', () => {
   assert.match(r.stderr, /createContainer hook \/bin\/sleep: timed out after 1 s/);
 });
 
+// 128 KiB of annotations: the state no longer fits a pipe buffer, and the hook never reads it.
+const bigAnnotations = () => ({ 'tsrun.test/big': 'x'.repeat(128 * 1024) });
+
+for (const stage of ['createRuntime', 'createContainer'] as const) {
+  test(`a ${stage} hook that never reads a state larger than a pipe is still killed at its timeout`, () => {
+    const b = sb.bundle({
+      edit: (c) => {
+        c.annotations = bigAnnotations();
+        c.hooks = { [stage]: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] };
+      },
+    });
+    const id = sb.id();
+    const t0 = Date.now();
+    const r = sb.tsrun(['create', '--bundle', b, id], { timeoutMs: 20_000 });
+    assert.is(r.status, 1, `create did not fail in time: ${r.stderr}`);
+    assert.match(r.stderr, /timed out after 1 s/);
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+    assert.is(sb.tsrun(['state', id]).status, 1, 'no container left');
+  });
+}
+
+test('a createContainer hook gets all of a state larger than a pipe', () => {
+  const out = path.join(sb.dir, 'big-state.json');
+  const b = sb.bundle({
+    edit: (c) => {
+      c.annotations = bigAnnotations();
+      c.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `sleep 0.2; cat > ${out}`], timeout: 10 }] };
+    },
+  });
+  const id = sb.id();
+  const r = sb.tsrun(['create', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(JSON.parse(fs.readFileSync(out, 'utf8')).annotations['tsrun.test/big'].length, 128 * 1024);
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
+});
+
 test('a failing startContainer hook fails start; the user process never runs', () => {
   const b = sb.bundle({
     args: ['touch', '/ran'],

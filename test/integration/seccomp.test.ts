@@ -53,6 +53,29 @@ test('without no_new_privs the filter is loaded before the identity (runc): deny
 });
 
 for (const nnp of [false, true]) {
+  test(`a startContainer hook runs under the filter (runc's order, no_new_privs ${nnp}): its mkdir dies with SIGSYS`, () => {
+    const b = sb.bundle({
+      args: ['touch', '/ran'],
+      edit: (c) => {
+        c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL_PROCESS' }] };
+        c.process.noNewPrivileges = nnp;
+        c.root.readonly = false;
+        c.hooks = { startContainer: [{ path: '/bin/mkdir', args: ['mkdir', '/hook-made'] }] };
+      },
+    });
+    const id = sb.id();
+    const c = sb.tsrun(['create', '--bundle', b, id]);
+    assert.is(c.status, 0, c.stderr);
+    const r = sb.tsrun(['start', id]);
+    assert.is(r.status, 1, 'start must fail: the hook was killed');
+    assert.match(r.stderr, /startContainer hook \/bin\/mkdir failed \(killed by signal 31\)/);
+    assert.not.ok(fs.existsSync(path.join(b, 'rootfs/hook-made')), 'the hook\'s mkdir ran without the filter');
+    assert.not.ok(fs.existsSync(path.join(b, 'rootfs/ran')));
+    sb.tsrun(['delete', '--force', id]);
+  });
+}
+
+for (const nnp of [false, true]) {
   test(`NOTIFY (${nnp ? 'deferred to execve' : 'loaded before identity'}): the agent gets fd + state and lets mkdir continue`, () => {
     const agent = startAgent(path.join(sb.dir, `agent-${nnp}`), 0);
     agents.push(agent);

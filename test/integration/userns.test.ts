@@ -78,6 +78,26 @@ test('rro/rnosuid apply recursively to submounts (mount_setattr AT_RECURSIVE)', 
   assert.match(sub, /^\/d\/sub ro,nosuid/);
 });
 
+test('readonlyPaths on a mount with locked atime flags (strictatime, nodiratime): the atime state is kept, not reset to relatime', () => {
+  for (const atime of ['strictatime', 'noatime', 'relatime']) {
+    const src = path.join(sb.dir, `atime-${atime}`);
+    fs.mkdirSync(src);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `${atime},nodiratime,mode=755`, 'tmpfs', src]);
+    mounted.push(src);
+    // The top mount (the read-only one) is the last line.
+    const b = usernsBundle('grep " /mnt/a " /proc/self/mountinfo | tail -1 | cut -d" " -f6', (c) => {
+      c.mounts.push({ destination: '/mnt/a', type: 'bind', source: src, options: ['bind', 'nosuid'] });
+      c.linux.readonlyPaths = [...(c.linux.readonlyPaths ?? []), '/mnt/a'];
+    });
+    const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
+    assert.is(r.status, 0, `${atime}: ${r.stderr}`);
+    const opts = r.stdout.trim().split(',');
+    assert.ok(opts.includes('ro') && opts.includes('nosuid') && opts.includes('nodiratime'), `${atime}: ${r.stdout}`);
+    if (atime !== 'strictatime') assert.ok(opts.includes(atime), `${atime}: ${r.stdout}`);
+    else assert.not.ok(opts.includes('relatime') || opts.includes('noatime'), r.stdout);
+  }
+});
+
 test('idmap mount on tmpfs and ext4 (no user namespace): files show the mapped owner', () => {
   const ext = path.join(sb.dir, 'idsrc');
   fs.mkdirSync(ext);

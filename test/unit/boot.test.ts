@@ -53,6 +53,76 @@ test('bin/tsrun: start, state, kill and delete run with the fixed hash seed, eve
   }
 });
 
+test('bin/tsrun: every NODE_* and OPENSSL_* variable is dropped, the rest passed on', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-fake-node-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'node'), '#!/bin/sh\nenv\n', { mode: 0o755 });
+    const dropped = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_PATH', 'NODE_REDIRECT_WARNINGS', 'NODE_REPL_EXTERNAL_MODULE', 'NODE_ICU_DATA',
+      'NODE_V8_COVERAGE', 'NODE_CHANNEL_FD', 'NODE_PRESERVE_SYMLINKS', 'NODE_DEBUG', 'NODE_PENDING_DEPRECATION', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'OPENSSL_ENGINES'];
+    const env: NodeJS.ProcessEnv = { PATH: `${dir}:/usr/bin:/bin`, UV_THREADPOOL_SIZE: '3', TSRUN_KEEP: 'yes', XNODE_PATH: 'kept' };
+    for (const k of dropped) env[k] = '/tmp/tsrun-should-not-load';
+    const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env });
+    assert.is(r.status, 0, r.stderr);
+    const seen = new Set(r.stdout.split('\n').map((l) => l.slice(0, l.indexOf('='))));
+    for (const k of dropped) assert.not.ok(seen.has(k), `${k} reached node`);
+    for (const k of ['UV_THREADPOOL_SIZE', 'TSRUN_KEEP', 'XNODE_PATH', 'PATH']) assert.ok(seen.has(k), `${k} was dropped`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bin/tsrun: empty and relative PATH entries are skipped (no ./node from the caller\'s cwd)', () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cwd-'));
+  try {
+    const marker = path.join(cwd, 'ran');
+    fs.writeFileSync(path.join(cwd, 'node'), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    fs.mkdirSync(path.join(cwd, 'bin'));
+    fs.copyFileSync(path.join(cwd, 'node'), path.join(cwd, 'bin/node'));
+    fs.chmodSync(path.join(cwd, 'bin/node'), 0o755);
+    for (const PATH of ['', ':', '.', 'bin', `:${'/nonexistent-tsrun-dir'}`, './bin:', '/nonexistent-tsrun-dir::.']) {
+      const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', cwd, env: { PATH } });
+      assert.is(r.status, 127, `PATH=${JSON.stringify(PATH)}: ${r.stderr}`);
+      assert.is(r.stderr, 'tsrun: exec node: No such file or directory\n', `PATH=${JSON.stringify(PATH)}`);
+      assert.not.ok(fs.existsSync(marker), `PATH=${JSON.stringify(PATH)} ran a node from the cwd`);
+    }
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('bin/tsrun: the command guess skips global flags\' values, as the CLI parser does', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-fake-node-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    const fixed = (args: string[]): boolean => {
+      const r = spawnSync(BIN, args, { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout.split('\n')[0] === '--no-rehash-snapshot';
+    };
+    for (const args of [['--root', 'state', 'create', 'x'], ['--log', 'kill', 'run', 'x'], ['-root', 'start', 'exec', 'x', 'ls'],
+      ['--log-format', 'json', '--log-level', 'delete', 'update', 'x'], ['--rootless', 'true', '--cgroup-manager', 'start', 'ps', 'x'],
+      ['--debug', 'create', 'state'], ['create', '--bundle', 'b', 'state'], ['--', 'run', 'kill']]) {
+      assert.is(fixed(args), false, args.join(' '));
+    }
+    for (const args of [['--root=/r', 'state', 'x'], ['--root', 'create', 'kill', 'x'], ['--debug', '--log', '/l', 'delete', 'x'], ['--', 'start', 'x'],
+      ['-log-format=json', 'state', 'x']]) {
+      assert.is(fixed(args), true, args.join(' '));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bin/tsrun: the launcher\'s value-taking global flags are exactly the CLI table\'s', () => {
+  const src = fs.readFileSync(path.join(REPO, 'addon/launcher/tsrun.c'), 'utf8');
+  const list = /valued_globals\[\] = \{([^}]*)\}/.exec(src);
+  assert.ok(list, 'no valued_globals[] in addon/launcher/tsrun.c');
+  const names = [...list[1].matchAll(/"([a-z-]+)"/g)].map((m) => m[1]).sort();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GLOBAL_FLAGS } = require(path.join(REPO, 'dist/src/cli/table.js')) as typeof import('../../src/cli/table');
+  assert.equal(names, GLOBAL_FLAGS.filter((f) => f.type !== 'boolean').flatMap((f) => [f.name, ...(f.alias ?? [])]).sort());
+});
+
 test('bin/tsrun: without a node on PATH, one clear line and exit 127 (execvp\'s convention)', () => {
   const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { PATH: '/nonexistent-tsrun-dir:' } });
   assert.is(r.status, 127);
@@ -68,6 +138,19 @@ test('bin/tsrun: the launcher knows every command of the CLI table (its pick of 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { COMMANDS } = require(path.join(REPO, 'dist/src/cli/table.js')) as typeof import('../../src/cli/table');
   assert.equal(verbs, COMMANDS.map((c) => c.name).sort());
+});
+
+test('boot.ts: the bundle guess skips global flags\' values, with the same flag list as the launcher and the table', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { guessCommand, VALUED_GLOBALS } = require(path.join(REPO, 'dist/src/cli/boot.js')) as typeof import('../../src/cli/boot');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GLOBAL_FLAGS } = require(path.join(REPO, 'dist/src/cli/table.js')) as typeof import('../../src/cli/table');
+  assert.equal([...VALUED_GLOBALS].sort(), GLOBAL_FLAGS.filter((f) => f.type !== 'boolean').map((f) => f.name).sort());
+  assert.is(guessCommand(['--root', 'state', 'create', 'x']), 'create');
+  assert.is(guessCommand(['--log-format=json', 'kill', 'x']), 'kill');
+  assert.is(guessCommand(['--debug', '--log', 'delete', 'run', 'x']), 'run');
+  assert.is(guessCommand(['--', 'start', 'x']), 'start');
+  assert.is(guessCommand(['--root']), undefined);
 });
 
 test('every command module has a bundle, and the CLI core has one', () => {

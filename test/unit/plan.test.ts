@@ -190,6 +190,14 @@ test('/dev bind from the host: no default devices', () => {
   assert.not.ok(plan.steps.some((s) => s.op === Op.Mknod));
 });
 
+test('default rootfs propagation is rslave, as runc (host mounts made later still reach the container)', () => {
+  const steps = buildPlan(input((c) => delete c.linux!.rootfsPropagation)).steps;
+  const props = steps.filter((s) => s.op === Op.RootPropagation).map((s) => Number(fields(s)[0]));
+  assert.equal(props, [MS.SLAVE | MS.REC]);
+  const priv = buildPlan(input((c) => (c.linux!.rootfsPropagation = 'rprivate'))).steps;
+  assert.equal(priv.filter((s) => s.op === Op.RootPropagation).map((s) => Number(fields(s)[0])), [MS.PRIVATE | MS.REC]);
+});
+
 test('shared rootfs propagation is applied after the pivot', () => {
   const steps = buildPlan(input((c) => (c.linux!.rootfsPropagation = 'rshared'))).steps;
   const props = steps.filter((s) => s.op === Op.RootPropagation).map((s) => Number(fields(s)[0]));

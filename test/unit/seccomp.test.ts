@@ -152,6 +152,16 @@ test('plan: without no_new_privs the filter loads "now", right before the identi
   assert.equal(steps.load.fields.slice(2).map(String), ['now', '']);
 });
 
+test('plan: with no_new_privs and startContainer hooks, the deferred load is registered before the hooks (runc runs them under the filter)', () => {
+  const c = defaultSpec({ args: ['true'], terminal: false }) as unknown as Spec;
+  c.process!.noNewPrivileges = true;
+  c.hooks = { startContainer: [{ path: '/bin/true' }] };
+  const o = ops(buildPlan(planInput(c, seccompPlanSteps(fakeCompiled(false), true))).steps);
+  assert.ok(o.indexOf(Op.Ready) < o.indexOf(Op.Seccomp));
+  assert.ok(o.indexOf(Op.Seccomp) < o.indexOf(Op.Hook), 'the filter comes before the startContainer hook');
+  assert.is(o.indexOf(Op.Hook) + 1, o.indexOf(Op.Exec));
+});
+
 test('plan: with no_new_privs the load is deferred to execve; NOTIFY connects first', () => {
   const c = defaultSpec({ args: ['true'], terminal: false }) as unknown as Spec;
   c.process!.noNewPrivileges = true;
@@ -160,8 +170,8 @@ test('plan: with no_new_privs the load is deferred to execve; NOTIFY connects fi
   const plan = buildPlan(planInput(c, steps));
   const o = ops(plan.steps);
   assert.is(o[0], Op.SeccompListener);
+  assert.is(o.indexOf(Op.Ready) + 1, o.indexOf(Op.Seccomp));
   assert.is(o.indexOf(Op.Seccomp) + 1, o.indexOf(Op.Exec));
-  assert.ok(o.indexOf(Op.Ready) < o.indexOf(Op.Seccomp));
   bindSeccompState(steps, compiled, { ociVersion: '1.3.0', id: 'c1', status: 'creating', pid: 42, bundle: '/bundle' });
   const decoded = decodePlan(encodePlan(plan.steps));
   const load = decoded.find((s) => s.op === Op.Seccomp)!;
