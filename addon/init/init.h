@@ -40,6 +40,8 @@ struct init_ctx {
   int fifo_fd;      /* exec fifo, O_RDWR */
   int console_fd;   /* connected console socket (OP_CONSOLE_CONNECT), or -1 */
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
+  char *exec_path;  /* args[0] as OP_LOOKPATH found it, for an OP_EXEC with an empty path */
+  char *home;       /* HOME for the process (OP_HOME), appended to OP_EXEC's env; NULL = none */
   const struct op *cur; /* the op being executed, for error messages */
 };
 
@@ -48,6 +50,9 @@ extern struct init_ctx ctx;
 /* errors.c: send MSG_ERROR "<context>: <strerror(err)>" (or print it to fd 2
  * once the sync socket is closed) and exit(1). */
 _Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with exactly this text (no strerror appended): messages whose
+ * wording callers match on (lookpath.c). */
+_Noreturn void die_text(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *op_name(uint32_t code);
 
 /* wire.c */
@@ -121,6 +126,10 @@ void op_ioprio(const struct op *o);
 void op_mempolicy(const struct op *o);
 void op_cpu_affinity(const struct op *o);
 void op_lsm_exec_label(const struct op *o);
+
+/* lookpath.c: ops 80-89 */
+void op_lookpath(const struct op *o);
+void op_home(const struct op *o);
 
 /* mounts.c helpers shared with rootfs.c */
 void remount_keep_locked(int fd, const char *what, unsigned long flags);

@@ -3,8 +3,9 @@
  * that the sealed C helper executes without making decisions. The order
  * follows runc: namespaces, rootfs propagation, rootfs bind, mounts in config
  * order, devices, exec fifo, pivot_root, hostname, sysctls, read-only and
- * masked paths, read-only root, rlimits, oom_score_adj, cwd, identity
- * (user + capabilities + no_new_privs), READY (block until `start`), execve.
+ * masked paths, read-only root, rlimits, oom_score_adj, cwd, HOME, identity
+ * (user + capabilities + no_new_privs), args[0] lookup, READY (block until
+ * `start`), execve.
  *
  * Pure: everything it needs from the host comes in through PlanInput, so the
  * whole plan is unit-tested without root.
@@ -15,7 +16,7 @@ import type { Mount, Namespace, Spec } from '../config/types';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
-import { SETNS_ORDER, execStep, identityStep, limitSteps, step } from './process-steps';
+import { SETNS_ORDER, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
@@ -68,8 +69,6 @@ export interface PlanInput {
    * and the pty size; the pty is set up right after pivot_root and bound onto /dev/console.
    */
   console?: { socket: string; rows: number; cols: number };
-  /** args[0] resolved to an absolute path inside the container. */
-  execPath: string;
   /** The host's cgroup mounts and the runtime's own cgroup paths. */
   cgroups: { mounts: CgroupMount[]; self: Map<string, string> };
   /** Whether a host path is a directory (bind mounts of files need a file target). */
@@ -211,13 +210,18 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
+  const home = homeStep(proc);
+  if (home) steps.push(home);
   steps.push(identityStep(proc));
+  // runc's order: args[0] is looked up as the process's user, in its cwd, after every mount and
+  // before READY, so that a missing command fails create (not start).
+  steps.push(lookPathStep(proc, 'exec'));
   steps.push(step(Op.Ready));
   steps.push(...startHookSteps(hookCtx));
 
   // With no_new_privs the helper defers this load to right before execve.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
-  steps.push(execStep(input.execPath, input.preserveFds, proc));
+  steps.push(execStep(input.preserveFds, proc));
 
   if (!has('mount')) throw new TsrunError('linux.namespaces: tsrun requires a private mount namespace');
   return { cloneFlags, joinPidNs, steps };

@@ -60,6 +60,9 @@ export const enum Op {
   MountIdmap = 54,
   /** Attach a mount tree fd prepared by the parent (idmap in a user namespace). */
   MountTreeFd = 55,
+  /** 80-89: args[0] looked up and HOME read inside the container, as runc's init (process-steps.ts). */
+  LookPath = 80,
+  Home = 81,
 }
 
 /** One step of the plan: an op code and its fields, in wire order. */
