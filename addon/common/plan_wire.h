@@ -135,7 +135,8 @@ enum tsrun_op {
   /* The last op. Reset every signal to SIG_DFL, clear the mask, mark every fd
    * >= 3 + preserve_fds close-on-exec, execve(path, argv, envp).
    * fields: path, preserve_fds, argc, argv[0..argc-1], envp...
-   * If execve fails after OP_READY: "tsrun-init: exec <path>: <strerror>" on
+   * An empty path execs what OP_LOOKPATH found; after OP_HOME, envp gets
+   * "HOME=<home>" appended. If execve fails after OP_READY: "tsrun-init: exec <path>: <strerror>" on
    * fd 2 and exit 127; without OP_READY: MSG_ERROR and exit 1. On success the
    * socket closes (EOF) without a message. `exec` plans have no OP_READY:
    * OP_SETNS (user first, mnt last; setns(mnt) already moves root and cwd
@@ -281,6 +282,34 @@ enum tsrun_op_nomntns {
    * caller's mount table is never changed. create: the rootfs; exec:
    * /proc/<init pid>/root. fields: path */
   OP_CHROOT = 80,
+};
+
+/* 90-99: the executable and the environment, resolved inside the container
+ * (addon/init/lookpath.c), as runc's init does. */
+enum tsrun_op_process {
+  /* Look args[0] up the way runc's init does (Go's exec.LookPath, then
+   * eaccess): in the container's root and cwd, as the process's user, so
+   * after OP_CHDIR and OP_IDENTITY and before OP_READY (a missing command
+   * fails `create`, not `start`). A name with a '/' is used as is (relative
+   * to the cwd); otherwise each entry of path_env is tried in order ("" is
+   * "."), a match in a relative entry being refused. Found: a non-directory
+   * with an execute bit (stat follows links), then faccessat(X_OK,
+   * AT_EACCESS). The result is kept for OP_EXEC with an empty path.
+   * Errors carry runc's exact wording, on which callers (Docker: 127/126)
+   * match:  exec: "<name>": stat <name>: no such file or directory
+   *         exec: "<name>": permission denied        (directory, no x bit)
+   *         exec: "<name>": executable file not found in $PATH
+   *         exec: "<name>": cannot run executable found relative to current directory
+   *         <eaccess_op> <path>: permission denied   (faccessat)
+   * fields: name, path_env (PATH's value; empty = nothing is searched),
+   * eaccess_op ("exec" for create, "eaccess" for exec, as runc words them). */
+  OP_LOOKPATH = 90,
+  /* HOME from the container's /etc/passwd (a regular file, read after
+   * pivot_root / setns(mnt)): the home field of the first entry with this
+   * uid, else "/". OP_EXEC appends "HOME=<home>" to the process's env. The
+   * builder plans it only when process.env has no HOME (runc). Before
+   * OP_IDENTITY (the file may be readable by root only). fields: uid */
+  OP_HOME = 91,
 };
 
 #endif

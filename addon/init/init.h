@@ -43,6 +43,8 @@ struct init_ctx {
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
   bool needs_proc;  /* the plan writes procfs files (OP_SYSCTL, OP_OOM_SCORE_ADJ) */
   int proc_fd;      /* root of a private procfs (open_private_proc), or -1 */
+  char *exec_path;  /* args[0] as OP_LOOKPATH found it, for an OP_EXEC with an empty path */
+  char *home;       /* HOME for the process (OP_HOME), appended to OP_EXEC's env; NULL = none */
   const struct op *cur; /* the op being executed, for error messages */
 };
 
@@ -51,6 +53,9 @@ extern struct init_ctx ctx;
 /* errors.c: send MSG_ERROR "<context>: <strerror(err)>" (or print it to fd 2
  * once the sync socket is closed) and exit(1). */
 _Noreturn void die(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with exactly this text (no strerror appended): messages whose
+ * wording callers match on (lookpath.c). */
+_Noreturn void die_text(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *op_name(uint32_t code);
 
 /* wire.c */
@@ -127,6 +132,10 @@ void op_ioprio(const struct op *o);
 void op_mempolicy(const struct op *o);
 void op_cpu_affinity(const struct op *o);
 void op_lsm_exec_label(const struct op *o);
+
+/* lookpath.c: ops 80-89 */
+void op_lookpath(const struct op *o);
+void op_home(const struct op *o);
 
 /* mounts.c helpers shared with rootfs.c */
 void remount_keep_locked(int fd, const char *what, unsigned long flags);

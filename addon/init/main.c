@@ -52,6 +52,8 @@ static const op_fn handlers[] = {
     [OP_CONSOLE_CONNECT] = op_console_connect,
     [OP_CONSOLE_SETUP] = op_console_setup,
     [OP_CHROOT] = op_chroot,
+    [OP_LOOKPATH] = op_lookpath,
+    [OP_HOME] = op_home,
 };
 
 static int parse_fd(const char *s) {

@@ -1,6 +1,6 @@
 /* Process attributes and the end of the plan: OP_HOSTNAME, OP_DOMAINNAME,
  * OP_SYSCTL, OP_RLIMIT, OP_OOM_SCORE_ADJ, OP_OPEN_FIFO, OP_CHDIR, OP_READY,
- * OP_EXEC. */
+ * OP_EXEC (of what OP_LOOKPATH found, lookpath.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -186,14 +186,21 @@ static void cloexec_from(unsigned low) {
 _Noreturn void op_exec(const struct op *o) {
   need_fields(o, 3);
   const char *path = fstr(o, 0);
+  if (!*path) path = ctx.exec_path; /* resolved by OP_LOOKPATH */
+  if (!path) die(EINVAL, "exec: no path and no OP_LOOKPATH before it (plan order)");
   unsigned preserve = (unsigned)fu64(o, 1);
   uint64_t argc = fu64(o, 2);
   if (argc < 1 || argc > o->nfields - 3) die(EINVAL, "exec %s: argc %llu with %u fields", path, (unsigned long long)argc, o->nfields);
   uint32_t envc = o->nfields - 3 - (uint32_t)argc;
-  char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1u, sizeof *envp);
+  char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 2u, sizeof *envp);
   if (!argv || !envp) die(ENOMEM, "exec %s", path);
   for (uint32_t i = 0; i < argc; i++) argv[i] = (char *)fstr(o, 3 + i);
   for (uint32_t i = 0; i < envc; i++) envp[i] = (char *)fstr(o, 3 + (uint32_t)argc + i);
+  if (ctx.home) { /* OP_HOME: the env had none (the builder checked) */
+    size_t n = strlen(ctx.home) + sizeof "HOME=";
+    if (!(envp[envc] = malloc(n))) die(ENOMEM, "exec %s", path);
+    snprintf(envp[envc], n, "HOME=%s", ctx.home);
+  }
 
   reset_signals();
   /* Nothing but stdio and the preserved fds may reach the container

@@ -6,8 +6,7 @@
  * Every message starts with the field path in the config, e.g.
  * `linux.namespaces[2]: duplicate namespace "pid"`.
  *
- * Also home of the in-rootfs path resolver (resolveInRoot) and the
- * executable lookup (resolveExecutable), which the plan builder reuses.
+ * Also home of the in-rootfs path resolver (resolveInRoot).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,8 +17,6 @@ export interface SemanticResult {
   errors: string[];
   warnings: string[];
 }
-
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export const NAMESPACE_TYPES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
 
@@ -165,71 +162,6 @@ export function resolveInRoot(rootfs: string, p: string): string {
   return walkInRoot(rootfs, p).host;
 }
 
-type Lookup = { path: string } | { reason: string };
-
-function checkExecutable(rootfs: string, inner: string): Lookup {
-  let r: Resolved;
-  try {
-    r = walkInRoot(rootfs, inner);
-  } catch (e) {
-    return { reason: `${inner}: ${(e as Error).message}` };
-  }
-  if (!r.exists) return { reason: `${inner}: no such file in the container's rootfs` };
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(r.host);
-  } catch (e) {
-    return { reason: `${inner}: ${(e as Error).message}` };
-  }
-  if (!st.isFile()) return { reason: `${inner}: not a regular file` };
-  if ((st.mode & 0o111) === 0) return { reason: `${inner}: permission denied (not executable)` };
-  return { path: inner };
-}
-
-/** The value of PATH in an env list (the last definition wins), or undefined. */
-function envPath(env: readonly string[] | undefined): string | undefined {
-  let found: string | undefined;
-  for (const e of env ?? []) if (e.startsWith('PATH=')) found = e.slice(5);
-  return found;
-}
-
-function lookupExecutable(rootfs: string, arg0: string, env: readonly string[] | undefined, cwd = '/'): Lookup {
-  if (arg0 === '') return { reason: 'empty executable name' };
-  if (arg0.includes('/')) {
-    const inner = path.posix.resolve(path.posix.resolve('/', cwd), arg0);
-    return checkExecutable(rootfs, inner);
-  }
-  const search = envPath(env) ?? DEFAULT_PATH;
-  let firstProblem: string | undefined;
-  for (const dir of search.split(':')) {
-    if (dir === '' || !dir.startsWith('/')) continue; // relative PATH entries are not searched
-    const r = checkExecutable(rootfs, path.posix.join(dir, arg0));
-    if ('path' in r) return r;
-    if (!firstProblem && !r.reason.endsWith('no such file in the container\'s rootfs')) firstProblem = r.reason;
-  }
-  return {
-    reason: `executable file ${JSON.stringify(arg0)} not found in $PATH (${search})${firstProblem ? `; ${firstProblem}` : ''}`,
-  };
-}
-
-/**
- * Resolves process.args[0] the way exec inside the container will: an
- * argument with a "/" is taken relative to `cwd` (default "/"); otherwise
- * PATH from `env` (default DEFAULT_PATH) is searched. Symlinks are resolved
- * inside the rootfs. The result must be a regular file with an execute bit.
- * Returns the in-container absolute path to exec (the candidate as found,
- * e.g. "/bin/sh" even when it links to busybox), or null.
- */
-export function resolveExecutable(
-  rootfs: string,
-  arg0: string,
-  env: readonly string[] | undefined,
-  cwd = '/',
-): string | null {
-  const r = lookupExecutable(rootfs, arg0, env, cwd);
-  return 'path' in r ? r.path : null;
-}
-
 // ---------------------------------------------------------------------------
 // The checks
 
@@ -280,14 +212,12 @@ export function checkSemantics(config: Spec, bundleDir: string, rootfsAbs: strin
   void bundleDir;
 
   // root
-  let rootOk = false;
   if (!config.root) {
     errors.push('root: missing (a root filesystem is required)');
   } else {
     try {
       const st = fs.statSync(rootfsAbs);
       if (!st.isDirectory()) errors.push(`root.path: ${rootfsAbs} is not a directory`);
-      else rootOk = true;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       errors.push(`root.path: ${rootfsAbs} ${code === 'ENOENT' ? 'does not exist' : `cannot be accessed (${code ?? String(e)})`}`);
@@ -424,19 +354,8 @@ export function checkSemantics(config: Spec, bundleDir: string, rootfsAbs: strin
       errors.push(`process: args and env take ${total} bytes, more than execve allows (2 MiB with the default 8 MiB stack)`);
     }
 
-    // args[0] must resolve inside the rootfs
-    if (args.length > 0 && rootOk) {
-      const r = lookupExecutable(rootfsAbs, args[0], env, isAbsolute(proc.cwd) ? proc.cwd : '/');
-      if ('reason' in r) {
-        // A mount may provide the executable (e.g. a bind of /usr/bin): then only warn.
-        const dirs = args[0].includes('/')
-          ? [path.posix.resolve(isAbsolute(proc.cwd) ? proc.cwd : '/', args[0])]
-          : (envPath(env) ?? DEFAULT_PATH).split(':').filter(isAbsolute).map((d) => path.posix.join(d, args[0]));
-        const dests = (config.mounts ?? []).map((m) => path.posix.normalize('/' + m.destination));
-        const underMount = dirs.some((c) => dests.some((d) => d !== '/' && (c === d || c.startsWith(d + '/'))));
-        (underMount ? warnings : errors).push(`process.args[0]: ${r.reason}`);
-      }
-    }
+    // args[0] is not looked for here: the init looks it up inside the container, after its
+    // mounts, in its cwd, as its user (runc; OP_LOOKPATH), and words the error as runc does.
 
     // rlimits
     const seen = new Map<string, number>();

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { TsrunError, describeSystemError } from '../errors';
 import type { Globals } from '../cli/types';
 import { loadBundleConfig } from '../config/load';
-import { resolveExecutable, resolveInRoot } from '../config/semantic';
+import { resolveInRoot } from '../config/semantic';
 import { getLogger, rfc3339 } from '../log/logger';
 import { readHostCgroups } from '../plan/host-cgroups';
 import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
@@ -87,9 +87,7 @@ export function createContainer(opts: CreateOptions): Created {
   const preserveFds = listenFds + opts.preserveFds;
   const savedConfig = JSON.parse(JSON.stringify(config)) as typeof config;
   if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
-  const args = proc.args ?? [];
-  const execPath = resolveExecutable(rootfs, args[0], proc.env ?? []);
-  if (!execPath) throw new TsrunError(`exec: "${args[0]}": executable file not found in $PATH of the container`);
+  // args[0] is looked up by the init, inside the container, once its mounts exist (OP_LOOKPATH).
   ensureCwd(rootfs, proc.cwd);
   // linux.seccomp: validated and compiled to BPF once, before anything exists.
   const seccomp: PreparedSeccomp | undefined = config.linux?.seccomp
@@ -199,7 +197,6 @@ export function createContainer(opts: CreateOptions): Created {
         fifoPath: fifo,
         noPivot: opts.noPivot,
         preserveFds,
-        execPath,
         seccomp: seccomp?.steps,
         id: opts.id,
         statusFifoPath: statusFifo,

@@ -13,7 +13,6 @@ import * as path from 'node:path';
 import { TsrunError, describeSystemError } from '../errors';
 import type { Globals } from '../cli/types';
 import { loadBundleConfig } from '../config/load';
-import { resolveExecutable } from '../config/semantic';
 import type { Process, Spec } from '../config/types';
 import { formatValidationError, validateConfig } from '../config/validators';
 import { getLogger } from '../log/logger';
@@ -177,10 +176,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
   if (proc.terminal && opts.detach && !opts.consoleSocket) throw new TsrunError('cannot allocate tty if runc will detach without setting console socket');
   if ((!opts.detach || !proc.terminal) && opts.consoleSocket) throw new TsrunError('cannot use console socket if runc will not detach or allocate tty');
 
-  // PATH lookup in the container's own view (its mounts included), through the init's root.
-  const args = proc.args ?? [];
-  const execPath = resolveExecutable(`/proc/${rec.pid}/root`, args[0], proc.env ?? [], proc.cwd);
-  if (!execPath) throw new TsrunError(`unable to start container process: exec: "${args[0]}": executable file not found in $PATH`);
+  // args[0] is looked up by the helper inside the container, as the process's user (OP_LOOKPATH).
 
   let own: OwnConsole | undefined;
   let socket = opts.consoleSocket;
@@ -209,7 +205,6 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
       config,
       proc,
       initPid: rec.pid,
-      execPath,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.steps,
       console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: own !== undefined } : undefined,

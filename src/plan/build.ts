@@ -3,8 +3,9 @@
  * that the sealed C helper executes without making decisions. The order
  * follows runc: namespaces, rootfs propagation, rootfs bind, mounts in config
  * order, devices, exec fifo, pivot_root, hostname, sysctls, read-only and
- * masked paths, read-only root, rlimits, oom_score_adj, cwd, identity
- * (user + capabilities + no_new_privs), READY (block until `start`), execve.
+ * masked paths, read-only root, rlimits, oom_score_adj, cwd, HOME, identity
+ * (user + capabilities + no_new_privs), args[0] lookup, READY (block until
+ * `start`), execve.
  *
  * Pure: everything it needs from the host comes in through PlanInput, so the
  * whole plan is unit-tested without root.
@@ -15,7 +16,7 @@ import type { Mount, Namespace, Spec } from '../config/types';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
-import { SETNS_ORDER, consoleSetupStep, execStep, identityStep, limitSteps, step } from './process-steps';
+import { SETNS_ORDER, consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
@@ -69,8 +70,6 @@ export interface PlanInput {
    * foreground: tsrun proxies the pty itself (no --console-socket): ONLCR is cleared, as runc.
    */
   console?: { socket: string; rows: number; cols: number; foreground?: boolean };
-  /** args[0] resolved to an absolute path inside the container. */
-  execPath: string;
   /** The host's cgroup mounts and the runtime's own cgroup paths. */
   cgroups: { mounts: CgroupMount[]; self: Map<string, string> };
   /** Whether a host path is a directory (bind mounts of files need a file target). */
@@ -217,13 +216,18 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
+  const home = homeStep(proc);
+  if (home) steps.push(home);
   steps.push(identityStep(proc));
+  // runc's order: args[0] is looked up as the process's user, in its cwd, after every mount and
+  // before READY, so that a missing command fails create (not start).
+  steps.push(lookPathStep(proc, 'exec'));
   steps.push(step(Op.Ready));
   // With no_new_privs the helper defers this load to right before execve, or to the
   // first startContainer hook: runc's hooks run under the filter.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   steps.push(...startHookSteps(hookCtx));
-  steps.push(execStep(input.execPath, input.preserveFds, proc));
+  steps.push(execStep(input.preserveFds, proc));
 
   if (!has('mount')) return { cloneFlags, joinPidNs, steps: inCallersMountNs(steps, linux, input.rootfs) };
   return { cloneFlags, joinPidNs, steps };
@@ -243,7 +247,7 @@ const CALLERS_MNTNS_OPS: ReadonlySet<Op> = new Set([
   Op.RuntimeHooks, Op.Hook, Op.OpenStatusFifo, Op.OpenFifo, Op.ConsoleSetup,
   Op.Hostname, Op.Domainname, Op.Sysctl, Op.Rlimit, Op.OomScoreAdj,
   Op.Personality, Op.Scheduler, Op.Ioprio, Op.Mempolicy, Op.CpuAffinity, Op.LsmExecLabel,
-  Op.Chdir, Op.Seccomp, Op.Identity, Op.Ready, Op.Exec, Op.Chroot,
+  Op.Chdir, Op.Seccomp, Op.Home, Op.Identity, Op.LookPath, Op.Ready, Op.Exec, Op.Chroot,
 ]);
 
 function inCallersMountNs(steps: PlanStep[], linux: NonNullable<Spec['linux']>, rootfs: string): PlanStep[] {

@@ -2,7 +2,7 @@
  * The plan of `tsrun exec`: join every namespace of a running container and
  * run one more process in it, as runc's setns init does. No new namespace,
  * no mount, no fifo: OP_SETNS (user first, mnt last), then the process
- * attributes, OP_CHDIR, OP_IDENTITY and OP_EXEC. Without OP_READY the helper
+ * attributes, OP_CHDIR, OP_HOME, OP_IDENTITY, OP_LOOKPATH and OP_EXEC. Without OP_READY the helper
  * reports an error as MSG_ERROR and success as EOF (plan_wire.h).
  *
  * setns(mnt) sets the helper's root and cwd to the root of the container's
@@ -14,7 +14,7 @@
  */
 import type { Process, Spec } from '../config/types';
 import { Op, type PlanStep } from './ops';
-import { SETNS_ORDER, consoleSetupStep, execStep, identityStep, limitSteps, step } from './process-steps';
+import { SETNS_ORDER, consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { execAffinitySteps, ioprioStep, lsmSteps, schedulerStep } from './process-extras';
 
@@ -25,8 +25,6 @@ export interface ExecPlanInput {
   proc: Process;
   /** Host pid of the container's init: its /proc/<pid>/ns/* are joined. */
   initPid: number;
-  /** args[0] resolved inside the container. */
-  execPath: string;
   /** fds 3 .. 3+preserveFds-1 are passed on. */
   preserveFds: number;
   /** process.terminal: console socket + pty size (no /dev/console bind for exec, as runc). */
@@ -76,10 +74,14 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity (runc).
   if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
+  const home = homeStep(proc);
+  if (home) steps.push(home);
   steps.push(identityStep(proc));
+  // As runc's setns init: args[0] looked up in the container, as the process's user, in its cwd.
+  steps.push(lookPathStep(proc, 'eaccess'));
   if (affinity.final) steps.push(affinity.final);
   // With no_new_privs the helper defers this load to right before execve.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
-  steps.push(execStep(input.execPath, input.preserveFds, proc));
+  steps.push(execStep(input.preserveFds, proc));
   return { joinPidNs: types.has('pid') ? `${nsDir}/pid` : undefined, steps };
 }

@@ -64,6 +64,9 @@ export const enum Op {
   MountIdmap = 54,
   /** Attach a mount tree fd prepared by the parent (idmap in a user namespace). */
   MountTreeFd = 55,
+  /** 90-99: args[0] looked up and HOME read inside the container, as runc's init (process-steps.ts). */
+  LookPath = 90,
+  Home = 91,
 }
 
 /** One step of the plan: an op code and its fields, in wire order. */

@@ -64,8 +64,32 @@ export function identityStep(proc: Process): PlanStep {
   );
 }
 
-/** The last step: execve of the resolved path with args and env, keeping preserveFds fds. */
-export function execStep(execPath: string, preserveFds: number, proc: Process): PlanStep {
+/** The value of a variable in an env list: the last definition wins (runc), undefined when none. */
+export function envValue(env: readonly string[] | undefined, name: string): string | undefined {
+  let found: string | undefined;
+  for (const e of env ?? []) if (e.startsWith(`${name}=`)) found = e.slice(name.length + 1);
+  return found;
+}
+
+/**
+ * args[0] is looked up by the init, inside the container (its mounts, its
+ * cwd, the process's user), with PATH from process.env (none: nothing is
+ * searched, as runc), before READY so that a missing command fails create.
+ * `eaccessOp` is the word runc puts before a path the kernel will not
+ * execute: "exec" in create, "eaccess" in exec.
+ */
+export function lookPathStep(proc: Process, eaccessOp: 'exec' | 'eaccess'): PlanStep {
+  return step(Op.LookPath, (proc.args ?? [])[0] ?? '', envValue(proc.env, 'PATH') ?? '', eaccessOp);
+}
+
+/** runc sets HOME from the container's /etc/passwd (else "/") when process.env has none. */
+export function homeStep(proc: Process): PlanStep | undefined {
+  if ((proc.env ?? []).some((e) => e.startsWith('HOME='))) return undefined;
+  return step(Op.Home, proc.user.uid);
+}
+
+/** The last step: execve of what OP_LOOKPATH found (empty path), with args and env, keeping preserveFds fds. */
+export function execStep(preserveFds: number, proc: Process): PlanStep {
   const args = proc.args ?? [];
-  return { op: Op.Exec, fields: [execPath, String(preserveFds), String(args.length), ...args, ...(proc.env ?? [])] };
+  return { op: Op.Exec, fields: ['', String(preserveFds), String(args.length), ...args, ...(proc.env ?? [])] };
 }

@@ -26,7 +26,6 @@ export function planInput(o: PlanInputOptions = {}): PlanInput {
     fifoPath: '/run/tsrun/c1/exec.fifo',
     noPivot: false,
     preserveFds: 0,
-    execPath: '/bin/sh',
     cgroups: { mounts: parseMountinfoCgroups(o.mountinfo ?? V2_ONLY), self: parseProcCgroup(o.procCgroup ?? '0::/x\n') },
     isDirectory: () => true,
     ...o.extra,

@@ -13,7 +13,6 @@ function plan(extra: Partial<Parameters<typeof buildExecPlan>[0]> = {}) {
     config,
     proc: { ...config.process!, args: ['ps', 'aux'], cwd: '/tmp', user: { uid: 5, gid: 6 } },
     initPid: 4242,
-    execPath: '/bin/ps',
     preserveFds: 1,
     ...extra,
   });
@@ -40,7 +39,6 @@ test('the v1 cgroups are joined before any setns, after the initial CPU affinity
     config,
     proc: { ...config.process!, args: ['sh'], execCPUAffinity: { initial: '0' } },
     initPid: 4242,
-    execPath: '/bin/sh',
     preserveFds: 0,
     joinCgroups: tasks,
   }).steps.map((s) => s.op);
@@ -51,9 +49,9 @@ test('the v1 cgroups are joined before any setns, after the initial CPU affinity
 test('no fifo and no READY: limits, chdir, identity, then exec of the process', () => {
   const ops = plan().steps.map((s) => s.op);
   assert.not.ok(ops.includes(Op.Ready) || ops.includes(Op.OpenFifo) || ops.includes(Op.Mount));
-  assert.equal(ops.slice(-4), [Op.Rlimit, Op.Chdir, Op.Identity, Op.Exec]);
+  assert.equal(ops.slice(-6), [Op.Rlimit, Op.Chdir, Op.Home, Op.Identity, Op.LookPath, Op.Exec]);
   const steps = plan().steps;
-  assert.equal(fields(steps[steps.length - 1]).slice(0, 5), ['/bin/ps', '1', '2', 'ps', 'aux']);
+  assert.equal(fields(steps[steps.length - 1]).slice(0, 5), ['', '1', '2', 'ps', 'aux']);
   assert.equal(fields(steps.find((s) => s.op === Op.Identity)!).slice(0, 2), ['5', '6']);
 });
 
@@ -80,6 +78,20 @@ test('exec -t: a foreground terminal clears ONLCR, no /dev/console bind', () => 
   const setup = (foreground?: boolean) => plan({ console: { socket: '/tmp/c.sock', rows: 0, cols: 0, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
   assert.equal(fields(setup(true)), ['0', '0', '0', '1']);
   assert.equal(fields(setup(undefined)), ['0', '0', '0']);
+});
+
+test('args[0] is looked up in the container as the process, with exec\'s "eaccess" wording; HOME only when env has none', () => {
+  const steps = plan().steps;
+  assert.equal(fields(steps.find((s) => s.op === Op.LookPath)!), ['ps', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'eaccess']);
+  assert.equal(fields(steps.find((s) => s.op === Op.Home)!), ['5']);
+  const withHome = buildExecPlan({
+    config,
+    proc: { ...config.process!, args: ['./tool'], env: ['HOME=/h'], cwd: '/srv' },
+    initPid: 4242,
+    preserveFds: 0,
+  }).steps;
+  assert.not.ok(withHome.some((s) => s.op === Op.Home));
+  assert.equal(fields(withHome.find((s) => s.op === Op.LookPath)!), ['./tool', '', 'eaccess']);
 });
 
 test.run();

@@ -41,7 +41,7 @@ test('every listed capability and namespace is known to the plan builder', () =>
       config.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     }
     buildPlan({
-      config, rootfs: '/r', bundle: '/b', fifoPath: '/f', noPivot: false, preserveFds: 0, execPath: '/bin/sh',
+      config, rootfs: '/r', bundle: '/b', fifoPath: '/f', noPivot: false, preserveFds: 0,
       cgroups: { mounts: parseMountinfoCgroups(''), self: parseProcCgroup('0::/\n') }, isDirectory: () => true,
     });
   }

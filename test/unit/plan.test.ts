@@ -47,7 +47,34 @@ test('steps follow runc order and end with ready, exec', () => {
   assert.ok(o.lastIndexOf(Op.MaskPath) < idx(Op.RootReadonly));
   assert.ok(idx(Op.RootReadonly) < idx(Op.Rlimit));
   assert.ok(idx(Op.Chdir) < idx(Op.Identity));
-  assert.equal(o.slice(-3), [Op.Identity, Op.Ready, Op.Exec]);
+  assert.equal(o.slice(-5), [Op.Home, Op.Identity, Op.LookPath, Op.Ready, Op.Exec]);
+});
+
+test('args[0] is looked up by the init as the process (after chdir and identity), before READY, with PATH from process.env', () => {
+  const steps = buildPlan(input((c) => (c.process!.env = ['PATH=/x', 'A=1', 'PATH=/opt/bin:/bin']))).steps;
+  const o = ops(steps);
+  assert.ok(o.indexOf(Op.Chdir) < o.indexOf(Op.Identity) && o.indexOf(Op.Identity) < o.indexOf(Op.LookPath));
+  assert.ok(o.indexOf(Op.LookPath) < o.indexOf(Op.Ready));
+  // the last PATH wins, as in runc's env; create's eaccess failure is worded "exec <path>"
+  assert.equal(fields(steps.find((s) => s.op === Op.LookPath)!), ['sh', '/opt/bin:/bin', 'exec']);
+  // no PATH: nothing is searched (runc)
+  const none = buildPlan(input((c) => (c.process!.env = ['A=1']))).steps;
+  assert.equal(fields(none.find((s) => s.op === Op.LookPath)!), ['sh', '', 'exec']);
+  // a relative command is passed as is: the init resolves it against process.cwd
+  const rel = buildPlan(input((c) => ((c.process!.args = ['./server']), (c.process!.cwd = '/app')))).steps;
+  assert.equal(fields(rel.find((s) => s.op === Op.LookPath)!)[0], './server');
+  assert.ok(ops(rel).indexOf(Op.Chdir) < ops(rel).indexOf(Op.LookPath));
+});
+
+test('HOME: read from the container\'s passwd for the process uid when process.env has none', () => {
+  const steps = buildPlan(input((c) => (c.process!.user = { uid: 1000, gid: 1000 }))).steps;
+  const o = ops(steps);
+  assert.equal(fields(steps.find((s) => s.op === Op.Home)!), ['1000']);
+  assert.ok(o.indexOf(Op.PivotRoot) < o.indexOf(Op.Home) && o.indexOf(Op.Home) < o.indexOf(Op.Identity));
+  for (const env of [['HOME=/data'], ['HOME=']]) {
+    const given = buildPlan(input((c) => c.process!.env!.push(...env))).steps;
+    assert.not.ok(given.some((s) => s.op === Op.Home), `${env[0]}: process.env decides`);
+  }
 });
 
 test('sysctls are written before /proc/sys is made read-only', () => {
@@ -60,7 +87,8 @@ test('sysctls are written before /proc/sys is made read-only', () => {
 test('exec carries path, preserve count, argv and env', () => {
   const steps = buildPlan({ ...input(), preserveFds: 2 }).steps;
   const exec = fields(steps[steps.length - 1]);
-  assert.equal(exec.slice(0, 6), ['/bin/sh', '2', '3', 'sh', '-c', 'echo hi']);
+  // the path is what OP_LOOKPATH found in the container (empty field)
+  assert.equal(exec.slice(0, 6), ['', '2', '3', 'sh', '-c', 'echo hi']);
   assert.ok(exec[6].startsWith('PATH='));
 });
 

@@ -120,7 +120,6 @@ function planInput(c: Spec, seccomp?: ReturnType<typeof seccompPlanSteps>): Plan
     fifoPath: '/run/tsrun/c1/exec.fifo',
     noPivot: false,
     preserveFds: 0,
-    execPath: '/bin/sh',
     cgroups: { mounts: parseMountinfoCgroups('41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw'), self: parseProcCgroup('0::/x\n') },
     isDirectory: () => true,
     seccomp,
