@@ -215,9 +215,10 @@ export function buildPlan(input: PlanInput): InitPlan {
 
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity drops it (runc).
-  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
+  // HOME first: the container's /etc/passwd is read before any filter can refuse the open.
   const home = homeStep(proc);
   if (home) steps.push(home);
+  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
   steps.push(identityStep(proc));
   // runc's order: args[0] is looked up as the process's user, in its cwd, after every mount and
   // before READY, so that a missing command fails create (not start).

@@ -73,9 +73,10 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
 
   steps.push(step(Op.Chdir, proc.cwd));
   // Without no_new_privs seccomp needs CAP_SYS_ADMIN: load it before the identity (runc).
-  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
+  // HOME first: the container's /etc/passwd is read before any filter can refuse the open.
   const home = homeStep(proc);
   if (home) steps.push(home);
+  if (input.seccomp && !input.seccomp.atExec) steps.push(input.seccomp.load);
   steps.push(identityStep(proc));
   // As runc's setns init: args[0] looked up in the container, as the process's user, in its cwd.
   steps.push(lookPathStep(proc, 'eaccess'));
