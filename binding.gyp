@@ -24,7 +24,7 @@
     {
       "target_name": "tsrun",
       "type": "executable",
-      "sources": [ "addon/launcher/tsrun.c" ],
+      "sources": [ "addon/launcher/tsrun.c", "addon/launcher/fastpath.c" ],
       "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra", "-ffreestanding", "-fno-stack-protector", "-fno-pie" ],
       "ldflags": [ "-static", "-nostdlib", "-no-pie", "-s" ]
     },

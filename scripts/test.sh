@@ -40,6 +40,8 @@ install_system_packages() {
   command -v containerd >/dev/null 2>&1 || missing+=(containerd)
   command -v podman >/dev/null 2>&1 || missing+=(podman)
   command -v conmon >/dev/null 2>&1 || [ -x /usr/libexec/podman/conmon ] || missing+=(conmon)
+  # Docker 20.10 (dockerd, its CLI and docker-init) for test/integration/clients-docker.test.ts.
+  command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     log "missing ${missing[*]} (needs root and apt-get to install); continuing"

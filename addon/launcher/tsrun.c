@@ -21,27 +21,13 @@
  * --no-rehash-snapshot: ~2.5 ms less of each Node start. Why only those, and
  * how the fixed hash seed it implies is kept from hash flooding:
  * src/util/hash-flood.ts. */
-#include <asm/unistd.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
+
+#include "sys.h"
 
 #define PATH_MAX 4096
 #define MAX_ARGS 1024
-
-static long sys3(long n, long a, long b, long c) {
-  long ret;
-#if defined(__x86_64__)
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-#elif defined(__aarch64__)
-  register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b, x2 __asm__("x2") = c;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-  ret = x0;
-#else
-#error "tsrun launcher: add this architecture's system call convention"
-#endif
-  return ret;
-}
 
 /* The compiler may emit calls to these for copies and zeroing. */
 void *memcpy(void *d, const void *s, size_t n) {
@@ -54,23 +40,6 @@ void *memset(void *d, int c, size_t n) {
   char *dp = d;
   while (n--) *dp++ = (char)c;
   return d;
-}
-
-static size_t len(const char *s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
-static int same(const char *a, const char *b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
-
-static int starts(const char *s, const char *prefix) {
-  while (*prefix)
-    if (*s++ != *prefix++) return 0;
-  return 1;
 }
 
 static __attribute__((noreturn)) void leave(int code) {
@@ -144,6 +113,9 @@ __attribute__((noreturn, used, visibility("hidden"))) void launch(long *sp) {
   int argc = (int)sp[0];
   char **argv = (char **)(sp + 1);
   char **envp = argv + argc + 1;
+
+  int fast = fast_path(argc, argv);
+  if (fast >= 0) leave(fast);
 
   /* The package root, from where this program really is (symlinks resolved). */
   static char entry[PATH_MAX];

@@ -38,8 +38,8 @@ function blob(layout: string, mediaType: string, data: Buffer, extra: Record<str
   return { mediaType, digest: `sha256:${digest}`, size: data.length, ...extra };
 }
 
-/** Builds both tarballs under `dir` (created if needed). */
-export function buildBusyboxImage(dir: string, name = IMAGE_NAME): LocalImage {
+/** Builds both tarballs under `dir` (created if needed); `cmd` is the image's Cmd (default `sh`). */
+export function buildBusyboxImage(dir: string, name = IMAGE_NAME, cmd: string[] = ['sh']): LocalImage {
   fs.mkdirSync(dir, { recursive: true });
   const rootfs = path.join(dir, 'rootfs');
   makeRootfs(rootfs);
@@ -56,7 +56,7 @@ export function buildBusyboxImage(dir: string, name = IMAGE_NAME): LocalImage {
     created,
     architecture: goArch(),
     os: 'linux',
-    config: { Env: [IMAGE_PATH_ENV], Cmd: ['sh'], WorkingDir: '/' },
+    config: { Env: [IMAGE_PATH_ENV], Cmd: cmd, WorkingDir: '/' },
     rootfs: { type: 'layers', diff_ids: [layer.digest] }, // uncompressed: diff_id = digest
     history: [{ created, created_by: 'tsrun test/helpers/oci-image.ts (busybox-static rootfs)' }],
   };
