@@ -11,7 +11,7 @@ import { loadBundleConfig } from '../config/load';
 import { resolveExecutable, resolveInRoot } from '../config/semantic';
 import { getLogger, rfc3339 } from '../log/logger';
 import { readHostCgroups } from '../plan/host-cgroups';
-import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
+import { spawnInit, mkfifo, initHelperPath, unixConnect } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
 import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime } from '../state/proc';
@@ -25,6 +25,8 @@ import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/r
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
+import { createSequence, passedFd } from '../plan/ns-order';
+import { encodePlan } from '../plan/wire';
 import { prepareCgroup, selfJoinTargets, type CgroupHandle } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
 import { startCgroupWarmUp, stopCgroupWarmUp } from '../cgroups/warm';
@@ -130,15 +132,25 @@ function create(opts: CreateOptions): Created {
       // and tsrun adds its pid, with the lock kept warm (src/cgroups/warm.ts, started at parse time).
       if ((target.cloneFlags & CLONE.NEWUSER) === 0) cg = makeCgroup();
       const join = cg && selfJoinTargets(cg.record.paths);
-      const child = spawnInit({
-        initPath: initHelperPath(),
-        cloneFlags: target.cloneFlags,
-        joinPidNs: target.joinPidNs,
-        preserveFds,
-        cloneParent: opts.cloneParent,
-        ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
-        ...(target.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
-      });
+      // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
+      const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener });
+      // runc's order: the console socket is connected here, on the host, and passed as an fd.
+      const consoleFd = proc.terminal && consoleSocket ? unixConnect(consoleSocket) : -1;
+      let child: ReturnType<typeof spawnInit>;
+      try {
+        child = spawnInit({
+          initPath: initHelperPath(),
+          cloneFlags: seq.cloneFlags,
+          ...(seq.bootstrap.length > 0 ? { bootstrap: encodePlan(seq.bootstrap) } : {}),
+          preserveFds,
+          ...(consoleFd >= 0 ? { passFds: [consoleFd] } : {}),
+          cloneParent: opts.cloneParent,
+          ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
+          ...(seq.newUserns ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
+        });
+      } finally {
+        if (consoleFd >= 0) fs.closeSync(consoleFd);
+      }
       pid = child.pid;
       syncFd = child.syncFd;
       // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
@@ -156,7 +168,7 @@ function create(opts: CreateOptions): Created {
         statusFifoPath: statusFifo,
         console:
           proc.terminal && consoleSocket
-            ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 }
+            ? { fd: passedFd(preserveFds, 0), rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 }
             : undefined,
         cgroups: containerCgroupView(readHostCgroups(), cg.record),
         joinCgroups: join?.tasksFiles,

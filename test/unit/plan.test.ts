@@ -30,7 +30,7 @@ const fields = (s: PlanStep) => s.fields.map(String);
 test('default spec: namespaces become clone flags', () => {
   const plan = buildPlan(input());
   assert.is(plan.cloneFlags, CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS);
-  assert.is(plan.joinPidNs, undefined);
+  assert.equal(plan.bootstrap, [], 'nothing joined: no staged entry');
 });
 
 test('steps follow runc order and end with ready, exec', () => {
@@ -114,7 +114,7 @@ test('cgroup mount on a v1/hybrid host: tmpfs, own cgroup of each hierarchy, rem
   assert.ok(Number(fields(steps[steps.length - 1])[3]) & MS.REMOUNT);
 });
 
-test('namespace paths: pid joined around clone, others by setns, user first', () => {
+test('namespace paths: staged: join user first, then the others, then create the rest in the joined user ns, pid last, then fork', () => {
   const plan = buildPlan(
     input((c) => {
       c.linux!.namespaces = [
@@ -125,10 +125,20 @@ test('namespace paths: pid joined around clone, others by setns, user first', ()
       ];
     }),
   );
-  assert.is(plan.cloneFlags, CLONE.NEWNS);
-  assert.is(plan.joinPidNs, '/proc/1/ns/pid');
-  const joins = plan.steps.filter((s) => s.op === Op.Setns).map(fields);
-  assert.equal(joins, [['/proc/1/ns/user', 'user'], ['/var/run/netns/x', 'net']]);
+  // Not clone(NEWNS) then setns(user): that mount namespace would be owned by the host's user
+  // namespace and every mount in it would fail with EPERM.
+  assert.is(plan.cloneFlags, 0);
+  assert.equal(
+    plan.bootstrap.map((s) => [s.op, ...fields(s)]),
+    [
+      [Op.Setns, '/proc/1/ns/user', 'user'],
+      [Op.Setns, '/var/run/netns/x', 'net'],
+      [Op.Unshare, 'mnt'],
+      [Op.Setns, '/proc/1/ns/pid', 'pid'],
+      [Op.Fork],
+    ],
+  );
+  assert.not.ok(plan.steps.some((s) => s.op === Op.Setns || s.op === Op.Fork), 'no join in the plan proper');
 });
 
 test('a new cgroup namespace is unshared by the init after it joined its cgroups, not cloned', () => {
@@ -143,17 +153,22 @@ test('a new cgroup namespace is unshared by the init after it joined its cgroups
 
 test('the init joins its v1 cgroups first of all: before the console, any setns and the cgroup namespace', () => {
   const tasks = ['/sys/fs/cgroup/pids/c1/tasks', '/sys/fs/cgroup/memory/c1/tasks'];
-  const plan = buildPlan({
+  const fast = buildPlan({
     ...input((c) => {
-      c.linux!.namespaces!.push({ type: 'cgroup' }, { type: 'network', path: '/var/run/netns/x' });
+      c.linux!.namespaces!.push({ type: 'cgroup' });
       c.process!.terminal = true;
     }),
-    console: { socket: '/tmp/console.sock', rows: 0, cols: 0 },
+    console: { fd: 4, rows: 0, cols: 0 },
     joinCgroups: tasks,
   });
-  assert.equal(ops(plan.steps).slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
-  assert.equal(plan.steps.slice(0, 2).map(fields), [[tasks[0]], [tasks[1]]]);
-  assert.is(ops(plan.steps)[2], Op.ConsoleConnect);
+  assert.equal(ops(fast.steps).slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
+  assert.equal(fast.steps.slice(0, 2).map(fields), [[tasks[0]], [tasks[1]]]);
+  assert.ok(ops(fast.steps).indexOf(Op.Unshare) > 1);
+  assert.equal(fields(fast.steps[ops(fast.steps).indexOf(Op.ConsoleConnect)]), ['4'], 'the console socket is a passed fd');
+  // Staged (a joined netns): in the bootstrap, before the join.
+  const staged = buildPlan({ ...input((c) => c.linux!.namespaces!.push({ type: 'network', path: '/var/run/netns/x' })), joinCgroups: tasks });
+  assert.equal(ops(staged.bootstrap).slice(0, 3), [Op.JoinCgroup, Op.JoinCgroup, Op.Setns]);
+  assert.not.ok(ops(staged.steps).includes(Op.JoinCgroup));
   assert.not.ok(ops(buildPlan(input()).steps).includes(Op.JoinCgroup));
 });
 
