@@ -145,9 +145,9 @@ enum tsrun_op {
    * If execve fails after OP_READY: "tsrun-init: exec <path>: <strerror>" on
    * fd 2 and exit 127; without OP_READY: MSG_ERROR and exit 1. On success the
    * socket closes (EOF) without a message. `exec` plans have no OP_READY:
-   * OP_SETNS (user first, mnt last; setns(mnt) already moves root and cwd
-   * to the container's root) ..., OP_CHDIR, OP_IDENTITY, OP_EXEC, and the
-   * parent treats EOF as success. */
+   * the joins are their MSG_BOOTSTRAP (OP_SETNS_PIDFD moves root and cwd to
+   * the container's root, then OP_FORK), the plan is ..., OP_CHDIR,
+   * OP_IDENTITY, OP_EXEC, and the parent treats EOF as success. */
   OP_EXEC = 21,
   /* Load a compiled classic-BPF seccomp filter (struct sock_filter[]),
    * see addon/init/seccomp.c and src/seccomp/plan.ts.
