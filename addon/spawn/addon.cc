@@ -80,6 +80,7 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("pid", Napi::Number::New(env, res.pid));
+  out.Set("pidfd", Napi::Number::New(env, res.pidfd));
   out.Set("syncFd", Napi::Number::New(env, res.sync_fd));
   out.Set("cloneParent", Napi::Boolean::New(env, res.clone_parent));
   out.Set("inCgroup", Napi::Boolean::New(env, res.in_cgroup));

@@ -39,6 +39,9 @@
 #define SYS_clone3 435
 #endif
 #define TSRUN_CLONE_INTO_CGROUP 0x200000000ULL
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 namespace {
 
@@ -469,7 +472,16 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
     pid = child;
   }
 
+  // Opened while the process cannot be gone: it waits for its plan, and as
+  // the caller's child it can only be reaped once dead. Rollback and signals
+  // then never reach a process that reused the pid.
+  long pidfd = syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0 && errno != ENOSYS) {
+    native_fail(err, errno, "pidfd_open", "init helper %d", static_cast<int>(pid));
+    return give_up(pid);
+  }
   out->pid = pid;
+  out->pidfd = static_cast<int>(pidfd);
   out->sync_fd = parent_end.release();
   out->clone_parent = used_parent;
   out->in_cgroup = into;

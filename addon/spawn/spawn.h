@@ -38,6 +38,7 @@ struct spawn_request {
 struct spawn_result {
   pid_t pid;                 // the process that goes on (after OP_FORK when staged)
   int sync_fd;               // parent end of the socketpair (blocking, CLOEXEC)
+  int pidfd;                 // pidfd of pid (CLOEXEC), -1 before Linux 5.3
   bool clone_parent;         // whether CLONE_PARENT was actually used
   bool in_cgroup;            // whether the child was born in cgroup_dir
 };

@@ -26,6 +26,7 @@ import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
 import { createSequence, passedFd } from '../plan/ns-order';
+import { signalSpawned } from '../native/pidfd';
 import { encodePlan } from '../plan/wire';
 import { prepareCgroup, selfJoinTargets, type CgroupHandle } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
@@ -98,6 +99,7 @@ function create(opts: CreateOptions): Created {
   return withLock(opts.globals.root, opts.id, () => {
     const dir = createContainerDir(opts.globals.root, opts.id);
     let pid = 0;
+    let pidfd = -1;
     let syncFd = -1;
     let cg: CgroupHandle | undefined;
     let hookState: HookState | undefined;
@@ -152,6 +154,7 @@ function create(opts: CreateOptions): Created {
         if (consoleFd >= 0) fs.closeSync(consoleFd);
       }
       pid = child.pid;
+      pidfd = child.pidfd;
       syncFd = child.syncFd;
       // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
       cg ??= makeCgroup();
@@ -228,7 +231,7 @@ function create(opts: CreateOptions): Created {
       if (syncFd >= 0) fs.closeSync(syncFd);
       if (pid > 0) {
         try {
-          process.kill(pid, 'SIGKILL');
+          signalSpawned(pid, pidfd, 9);
         } catch {
           /* already gone */
         }
@@ -242,6 +245,8 @@ function create(opts: CreateOptions): Created {
       // runtime.md: a failed create continues at step 12 (destroy), then 13 (poststop hooks, warnings only).
       if (hookState) runPoststopHooks(config.hooks, { ...hookState, status: 'stopped' }, (m) => log.warn(m));
       throw e;
+    } finally {
+      if (pidfd >= 0) fs.closeSync(pidfd);
     }
   });
 }

@@ -197,6 +197,8 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
           cloneParent: false,
           ...(unifiedDir ? { intoCgroup: unifiedDir } : {}),
         });
+        // Our own child until we reap it: its pid cannot be reused meanwhile.
+        if (spawned.pidfd >= 0) fs.closeSync(spawned.pidfd);
         return { ...spawned, steps: plan.steps };
       } finally {
         if (consoleFd >= 0) fs.closeSync(consoleFd);

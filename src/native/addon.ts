@@ -57,6 +57,8 @@ export interface SpawnInitRequest {
 export interface SpawnInitResult {
   /** Host pid of the init helper (later the container process). */
   pid: number;
+  /** A pidfd of `pid` (close-on-exec; the caller closes it), -1 without pidfd support. */
+  pidfd: number;
   /** Parent end of the sync socket: blocking, close-on-exec. Caller closes it. */
   syncFd: number;
   /** Whether CLONE_PARENT was used; false means the init is Node's child. */

@@ -70,3 +70,12 @@ export function signalIfSame(pid: number, startTime: string | undefined, signo: 
     closeProcess(h);
   }
 }
+
+/**
+ * Signals a process just spawned, through the pidfd the addon opened for it
+ * (-1: by pid). Rollback of `create`: the init is the caller's child, which
+ * the caller may reap at any time, and its pid then be reused.
+ */
+export function signalSpawned(pid: number, pidfd: number, signo: number): boolean {
+  return signalProcess({ pid, fd: pidfd }, signo);
+}
