@@ -18,7 +18,8 @@
     },
     {
       "target_name": "tsrun_exit",
-      "sources": [ "addon/exit/exit.c" ],
+      "sources": [ "addon/exit/exit.c", "addon/exit/pidfd.c" ],
+      "defines": [ "_GNU_SOURCE" ],
       "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra" ]
     },
     {

@@ -50,14 +50,30 @@ enum tsrun_msg {
    * sync socket: EOF (the parent died before recording it) makes it exit, so
    * a killed `create` never leaves an init nobody knows about. */
   MSG_COMMIT = 7,
+  /* The staged entry into namespaces (src/plan/ns-order.ts, ARCHITECTURE.md
+   * "create/exec, step by step"). Parent (the addon) -> helper, first of all
+   * and only when the sequence is staged: a plan (same payload as MSG_PLAN)
+   * of namespace ops ending in OP_FORK. The helper runs it as the
+   * "intermediate" process in the host's pid namespace; the process that
+   * OP_FORK creates then reads the MSG_PLAN. */
+  MSG_BOOTSTRAP = 8,
+  /* Helper -> parent, empty: OP_UNSHARE "user" made the user namespace; write
+   * its uid/gid maps (/proc/<helper pid>/...). */
+  MSG_USERNS_MAPS = 9,
+  /* Parent -> helper, one byte: 'm' maps written (become uid/gid 0 there),
+   * 'n' no maps. */
+  MSG_USERNS_MAPPED = 10,
+  /* Helper -> parent, u32 host pid: OP_FORK made the process that goes on
+   * (the container's init or exec'd process); the intermediate exits 0. */
+  MSG_CHILD_PID = 11,
 };
 
 enum tsrun_op {
-  /* setns(open(path), type) for an existing namespace (never pid: the addon
-   * joins pid/time before clone). fields: path, type ("user","mnt","net",
-   * "ipc","uts","cgroup","time"). "time" is accepted here because Node, being
-   * multi-threaded, cannot setns(time) (EUSERS): the helper's setns changes
-   * time_for_children and OP_EXEC's execve then enters it. */
+  /* setns(open(path), type) for an existing namespace. fields: path, type
+   * ("user","mnt","net","ipc","uts","cgroup","time","pid"). "pid" and "time"
+   * change only pid_for_children/time_for_children: the next OP_FORK (pid,
+   * time) or OP_EXEC's execve (time) enters them. Node, being multi-threaded,
+   * cannot setns(time) (EUSERS), so these joins are always the helper's. */
   OP_SETNS = 1,
   /* mount(NULL, "/", NULL, flags, NULL). fields: flags. */
   OP_ROOT_PROPAGATION = 2,
@@ -139,9 +155,9 @@ enum tsrun_op {
    * "HOME=<home>" appended. If execve fails after OP_READY: "tsrun-init: exec <path>: <strerror>" on
    * fd 2 and exit 127; without OP_READY: MSG_ERROR and exit 1. On success the
    * socket closes (EOF) without a message. `exec` plans have no OP_READY:
-   * OP_SETNS (user first, mnt last; setns(mnt) already moves root and cwd
-   * to the container's root) ..., OP_CHDIR, OP_IDENTITY, OP_EXEC, and the
-   * parent treats EOF as success. */
+   * the joins are their MSG_BOOTSTRAP (OP_SETNS_PIDFD moves root and cwd to
+   * the container's root, then OP_FORK), the plan is ..., OP_CHDIR,
+   * OP_IDENTITY, OP_EXEC, and the parent treats EOF as success. */
   OP_EXEC = 21,
   /* Load a compiled classic-BPF seccomp filter (struct sock_filter[]),
    * see addon/init/seccomp.c and src/seccomp/plan.ts.
@@ -154,11 +170,15 @@ enum tsrun_op {
    * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the notify fd + state in one
    * sendmsg (SCM_RIGHTS) over the socket of OP_SECCOMP_LISTENER. */
   OP_SECCOMP = 22,
-  /* unshare() one new namespace. fields: type ("cgroup" only). A new cgroup
-   * namespace is made here, not by clone(): its root is the cgroup the helper
-   * is in when it is made, and the helper is in the container's cgroups only
-   * after clone (OP_JOIN_CGROUP earlier in the plan, or the parent's
-   * cgroup.procs write before it sends the plan). */
+  /* unshare() new namespaces. fields: one or more types ("mnt","uts","ipc",
+   * "net","pid","cgroup"), unshared in one call; or exactly "user": unshare
+   * CLONE_NEWUSER, send MSG_USERNS_MAPS, wait for MSG_USERNS_MAPPED and, when
+   * mapped, become uid/gid 0 of the namespace (runc's order: joins first,
+   * then the user namespace, then the rest, so the rest is owned by it).
+   * A new cgroup namespace is made in the plan proper, never cloned: its
+   * root is the cgroup the helper is in when it is made, and the helper is
+   * in the container's cgroups only after clone (OP_JOIN_CGROUP earlier in
+   * the plan, or the parent's cgroup.procs write before it sends the plan). */
   OP_UNSHARE = 23,
   /* Join one cgroup v1 hierarchy: write "0" (this very thread) to its
    * "tasks" file. fields: path of the tasks file. Early in the plan, before
@@ -167,14 +187,26 @@ enum tsrun_op {
    * (8-16 ms here); the unified hierarchy is entered by clone3
    * CLONE_INTO_CGROUP in the addon for the same reason. */
   OP_JOIN_CGROUP = 24,
+  /* setns(pidfd, mask): join every namespace in mask (CLONE_NEW* bits,
+   * decimal) of the process the pidfd refers to, atomically and immune to pid
+   * reuse (Linux 5.8; older kernels: the same joins through /proc/<pid>/ns,
+   * then a pidfd_send_signal(0) check that the process is still the same).
+   * Closes the fd. fields: fd (a fd passed by the addon), mask. */
+  OP_SETNS_PIDFD = 25,
+  /* Only in MSG_BOOTSTRAP, its last op. clone(CLONE_PARENT), fork-like: the
+   * child is the first process of ours in the pid namespace entered before
+   * (pid_for_children), already in every other namespace, non-dumpable and
+   * holding only the fds the plan passes on. It goes on with the MSG_PLAN;
+   * this process sends MSG_CHILD_PID and exits 0. fields: none. */
+  OP_FORK = 26,
   /* SCMP_ACT_NOTIFY: connect (AF_UNIX SOCK_STREAM) to the seccomp agent's
    * listenerPath while the host path is visible: put it first in the plan,
    * before any setns or mount op. fields: socket path (< 108 bytes). */
   OP_SECCOMP_LISTENER = 30,
-  /* Terminals (process.terminal). The helper itself connect()s to the
-   * console socket (AF_UNIX SOCK_STREAM, a filesystem path) while the host
-   * path is still visible: put it first in the plan, before any setns or
-   * mount op. fields: socket path (< 108 bytes). */
+  /* Terminals (process.terminal). The parent connects to the console socket
+   * (it may sit where the container's user cannot reach, e.g. from inside a
+   * user namespace) and passes the connected socket as an fd, as runc does;
+   * this op adopts it. fields: fd (decimal). */
   OP_CONSOLE_CONNECT = 40,
   /* After pivot_root (create) or setns(mnt) (exec): open the container's
    * /dev/pts/ptmx (else /dev/ptmx; must be on devpts), unlock it, open the

@@ -9,6 +9,8 @@
 #include <node_api.h>
 #include <unistd.h>
 
+#include "pidfd.h"
+
 static napi_value Exit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value arg;
@@ -24,7 +26,7 @@ static napi_value Exit(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "exit", NAPI_AUTO_LENGTH, Exit, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "exit", fn) != napi_ok)
+      napi_set_named_property(env, exports, "exit", fn) != napi_ok || pidfd_register(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -27,16 +27,13 @@
 #endif
 
 void op_console_connect(const struct op *o) {
-  const char *path = fstr(o, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof sa.sun_path) die(ENAMETOOLONG, "console socket %s", path);
-  strcpy(sa.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die(errno, "console socket: socket");
-  while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    if (errno == EINTR) continue;
-    die(errno, "connect to console socket %s", path);
-  }
+  /* The parent connected (runc's order): no path lookup from inside the
+   * container's namespaces, where the socket's directory may be out of reach. */
+  int fd = (int)fu64(o, 0);
+  struct stat st;
+  if (fstat(fd, &st) < 0) die(errno, "console socket: fd %d", fd);
+  if (!S_ISSOCK(st.st_mode)) die(ENOTSOCK, "console socket: fd %d", fd);
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) die(errno, "console socket: fd %d", fd);
   ctx.console_fd = fd;
 }
 

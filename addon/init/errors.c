@@ -12,7 +12,7 @@ static const char *const names[] = {
     [OP_TIMENS] = "time namespace", [OP_PERSONALITY] = "personality", [OP_SCHEDULER] = "scheduler",
     [OP_IOPRIO] = "io priority", [OP_MEMPOLICY] = "memory policy", [OP_CPU_AFFINITY] = "cpu affinity",
     [OP_LSM_EXEC_LABEL] = "exec label",
-    [OP_SETNS] = "setns", [OP_UNSHARE] = "unshare", [OP_JOIN_CGROUP] = "join cgroup", [OP_ROOT_PROPAGATION] = "root propagation", [OP_BIND_ROOTFS] = "bind rootfs",
+    [OP_SETNS] = "setns", [OP_UNSHARE] = "unshare", [OP_SETNS_PIDFD] = "setns (pidfd)", [OP_FORK] = "fork", [OP_JOIN_CGROUP] = "join cgroup", [OP_ROOT_PROPAGATION] = "root propagation", [OP_BIND_ROOTFS] = "bind rootfs",
     [OP_MOUNT] = "mount", [OP_MKNOD] = "mknod", [OP_SYMLINK] = "symlink", [OP_PIVOT_ROOT] = "pivot_root",
     [OP_MOVE_ROOT] = "move root", [OP_MASK_PATH] = "mask path", [OP_READONLY_PATH] = "readonly path",
     [OP_ROOT_READONLY] = "readonly root", [OP_HOSTNAME] = "hostname", [OP_DOMAINNAME] = "domainname",

@@ -61,7 +61,9 @@ const char *op_name(uint32_t code);
 /* wire.c */
 int read_full(int fd, void *buf, size_t len);   /* 0 ok, 1 EOF, -1 errno */
 int write_full(int fd, const void *buf, size_t len);
-void read_plan(int fd, struct plan *out);        /* dies on malformed input */
+/* MSG_PLAN (or MSG_BOOTSTRAP when bootstrap_ok) into out; returns the type.
+ * Dies on malformed input. */
+uint32_t read_plan(int fd, struct plan *out, bool bootstrap_ok);
 
 /* Field helpers for the op being executed (die on bad input). */
 const char *fstr(const struct op *o, uint32_t i);
@@ -85,6 +87,8 @@ void fd_path(int fd, char *buf, size_t len);             /* "/proc/self/fd/N" */
 /* Op handlers (one per concern file). */
 void op_setns(const struct op *o);
 void op_unshare(const struct op *o);
+void op_setns_pidfd(const struct op *o);
+void op_fork(const struct op *o); /* returns in the child only */
 void op_join_cgroup(const struct op *o);
 void op_root_propagation(const struct op *o);
 void op_bind_rootfs(const struct op *o);

@@ -26,6 +26,8 @@ static const op_fn handlers[] = {
     [OP_LSM_EXEC_LABEL] = op_lsm_exec_label,
     [OP_SETNS] = op_setns,
     [OP_UNSHARE] = op_unshare,
+    [OP_SETNS_PIDFD] = op_setns_pidfd,
+    [OP_FORK] = op_fork,
     [OP_JOIN_CGROUP] = op_join_cgroup,
     [OP_ROOT_PROPAGATION] = op_root_propagation,
     [OP_BIND_ROOTFS] = op_bind_rootfs,
@@ -64,6 +66,16 @@ static int parse_fd(const char *s) {
   return (int)v;
 }
 
+static void run_ops(const struct plan *plan) {
+  for (uint32_t i = 0; i < plan->nops; i++) {
+    const struct op *o = &plan->ops[i];
+    ctx.cur = o;
+    if (o->code >= sizeof handlers / sizeof handlers[0] || !handlers[o->code])
+      die(EINVAL, "plan op #%u: unknown op code %u", i, o->code);
+    handlers[o->code](o);
+  }
+}
+
 int main(int argc, char **argv) {
   /* No ptrace/proc access from the container to this process while it still
    * holds host fds (CVE-2016-9962). */
@@ -72,17 +84,17 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_NAME, "tsrun-init", 0, 0, 0) < 0) die(errno, "prctl PR_SET_NAME");
 
   struct plan plan;
-  read_plan(ctx.sync_fd, &plan);
+  /* A staged entry (MSG_BOOTSTRAP, ns-order.ts) runs first and ends in
+   * OP_FORK: only its child gets here, to read the plan proper. */
+  if (read_plan(ctx.sync_fd, &plan, true) == MSG_BOOTSTRAP) {
+    if (plan.nops == 0 || plan.ops[plan.nops - 1].code != OP_FORK) die(EINVAL, "bootstrap plan must end in a fork");
+    run_ops(&plan);
+    read_plan(ctx.sync_fd, &plan, false);
+  }
   for (uint32_t i = 0; i < plan.nops; i++)
     if (plan.ops[i].code == OP_SYSCTL || plan.ops[i].code == OP_OOM_SCORE_ADJ ||
         plan.ops[i].code == OP_LSM_EXEC_LABEL) ctx.needs_proc = true;
-  for (uint32_t i = 0; i < plan.nops; i++) {
-    const struct op *o = &plan.ops[i];
-    ctx.cur = o;
-    if (o->code >= sizeof handlers / sizeof handlers[0] || !handlers[o->code])
-      die(EINVAL, "plan op #%u: unknown op code %u", i, o->code);
-    handlers[o->code](o);
-  }
+  run_ops(&plan);
   /* A plan must end in OP_EXEC; running off its end is a builder bug. */
   ctx.cur = NULL;
   die(EINVAL, "plan ended without an exec op");

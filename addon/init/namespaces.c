@@ -1,25 +1,39 @@
-/* OP_SETNS: join an existing namespace by path; OP_UNSHARE: make a new one. */
+/* The namespace stages (src/plan/ns-order.ts owns their order):
+ * OP_SETNS joins one namespace by path, OP_SETNS_PIDFD joins those of a live
+ * process, OP_UNSHARE makes new ones (the user namespace with its maps
+ * written by the parent), OP_FORK enters the pid namespace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 #include "init.h"
 
+static const struct {
+  const char *name;
+  int type;
+} types[] = {
+    /* The fallback of OP_SETNS_PIDFD joins in this order: user first (it
+     * owns the others), pid and mnt last. */
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS},
+};
+#define NTYPES (sizeof types / sizeof types[0])
+
 static int ns_type(const char *name) {
-  static const struct { const char *name; int type; } types[] = {
-      {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"net", CLONE_NEWNET},     {"ipc", CLONE_NEWIPC},
-      {"uts", CLONE_NEWUTS},   {"cgroup", CLONE_NEWCGROUP},
-      /* Only time_for_children changes; our own execve (OP_EXEC) then enters
-       * it. Node cannot do this itself: setns(time) needs a single thread. */
-      {"time", CLONE_NEWTIME},
-  };
-  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+  for (size_t i = 0; i < NTYPES; i++)
     if (!strcmp(types[i].name, name)) return types[i].type;
   return -1;
 }
@@ -42,8 +56,103 @@ void op_setns(const struct op *o) {
   }
 }
 
+/* Kernels before 5.8: open every namespace file of the pidfd's process
+ * first, then check the pidfd still names a live process (so the files are
+ * that process's, not a pid reuser's), then join them in order. */
+static void setns_pidfd_fallback(int pidfd, int mask) {
+  char path[64], line[128];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+  FILE *f = fopen(path, "re");
+  if (!f) die(errno, "setns: read %s", path);
+  long pid = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Pid: %ld", &pid) == 1) break;
+  fclose(f);
+  if (pid <= 0) die(ESRCH, "setns: the container's process is gone (pidfd %d)", pidfd);
+  int fds[NTYPES];
+  for (size_t i = 0; i < NTYPES; i++) {
+    fds[i] = -1;
+    if (!(mask & types[i].type)) continue;
+    snprintf(path, sizeof path, "/proc/%ld/ns/%s", pid, types[i].name);
+    if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) die(errno, "setns: open %s", path);
+  }
+  if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) die(errno, "setns: the container's process (pid %ld) is gone", pid);
+  for (size_t i = 0; i < NTYPES; i++) {
+    if (fds[i] < 0) continue;
+    if (setns(fds[i], types[i].type) < 0) die(errno, "setns %s namespace of pid %ld", types[i].name, pid);
+    close(fds[i]);
+  }
+}
+
+void op_setns_pidfd(const struct op *o) {
+  int fd = (int)fu64(o, 0), mask = (int)fu64(o, 1);
+  if (setns(fd, mask) < 0) {
+    if (errno != EINVAL) die(errno, "setns into the namespaces 0x%x of the container's process", mask);
+    setns_pidfd_fallback(fd, mask);
+  }
+  close(fd);
+}
+
+static void expect_mapped(void) {
+  uint32_t hdr[2];
+  int r = read_full(ctx.sync_fd, hdr, sizeof hdr);
+  if (r == 1) _exit(1); /* the parent gave up; it reports why */
+  if (r < 0) die(errno, "user namespace: read sync socket");
+  if (hdr[0] != MSG_USERNS_MAPPED || hdr[1] != 1) die(EPROTO, "user namespace: expected the maps, got message %u", hdr[0]);
+  char c;
+  if (read_full(ctx.sync_fd, &c, 1) != 0) die(EPROTO, "user namespace: truncated message");
+  if (c != 'm') return;
+  /* Raw syscalls: no other thread exists, and glibc's setxid broadcast is
+   * pointless here. */
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) die(errno, "setresgid 0 in user namespace");
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) die(errno, "setresuid 0 in user namespace");
+}
+
+static void unshare_user(void) {
+  /* /proc/<pid>/{uid,gid}_map of a non-dumpable process belong to the host's
+   * root: an unprivileged parent could not write them. Nothing of the
+   * container can see this process yet (runc does the same). */
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) die(errno, "prctl PR_SET_DUMPABLE");
+  if (unshare(CLONE_NEWUSER) < 0) die(errno, "unshare user namespace");
+  send_msg(MSG_USERNS_MAPS, NULL, 0);
+  expect_mapped();
+  /* After the credential change, which resets it. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die(errno, "prctl PR_SET_DUMPABLE");
+}
+
 void op_unshare(const struct op *o) {
-  const char *name = fstr(o, 0);
-  if (strcmp(name, "cgroup") != 0) die(EINVAL, "unshare: unsupported namespace type '%s'", name);
-  if (unshare(CLONE_NEWCGROUP) < 0) die(errno, "unshare cgroup namespace");
+  need_fields(o, 1);
+  if (o->nfields == 1 && !strcmp(fstr(o, 0), "user")) {
+    unshare_user();
+    return;
+  }
+  int flags = 0;
+  char names[96] = "";
+  for (uint32_t i = 0; i < o->nfields; i++) {
+    const char *name = fstr(o, i);
+    int type = ns_type(name);
+    if (type < 0 || type == CLONE_NEWUSER || type == CLONE_NEWTIME)
+      die(EINVAL, "unshare: unsupported namespace type '%s'", name);
+    flags |= type;
+    if (strlen(names) + strlen(name) + 2 < sizeof names) {
+      if (*names) strcat(names, ",");
+      strcat(names, name);
+    }
+  }
+  if (unshare(flags) < 0) die(errno, "unshare %s namespace", names);
+}
+
+_Noreturn static void intermediate_done(pid_t child) {
+  uint32_t pid = (uint32_t)child;
+  send_msg(MSG_CHILD_PID, &pid, sizeof pid);
+  _exit(0);
+}
+
+void op_fork(const struct op *o) {
+  (void)o;
+  /* CLONE_PARENT: the child is our parent's child (the caller of tsrun, or
+   * tsrun itself), as runc's nsexec makes it; its exit signal is our own. */
+  long pid = syscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+  if (pid < 0) die(errno, "clone into the container's pid namespace");
+  if (pid > 0) intermediate_done((pid_t)pid);
 }

@@ -81,12 +81,13 @@ static void decode(const char *buf, size_t len, struct plan *out) {
   if (c.left) die(EINVAL, "plan: %zu trailing bytes", c.left);
 }
 
-void read_plan(int fd, struct plan *out) {
+uint32_t read_plan(int fd, struct plan *out, bool bootstrap_ok) {
   uint32_t hdr[2];
   int r = read_full(fd, hdr, sizeof hdr);
   if (r == 1) _exit(1); /* parent gave up before sending a plan: exit silently */
   if (r < 0) die(errno, "read plan header");
-  if (hdr[0] != MSG_PLAN) die(EPROTO, "expected plan message, got type %u", hdr[0]);
+  if (hdr[0] != MSG_PLAN && !(bootstrap_ok && hdr[0] == MSG_BOOTSTRAP))
+    die(EPROTO, "expected plan message, got type %u", hdr[0]);
   if (hdr[1] > MAX_PLAN) die(EMSGSIZE, "plan of %u bytes", hdr[1]);
   char *buf = xcalloc(hdr[1], 1);
   r = read_full(fd, buf, hdr[1]);
@@ -94,6 +95,7 @@ void read_plan(int fd, struct plan *out) {
   if (r < 0) die(errno, "read plan");
   decode(buf, hdr[1], out);
   free(buf);
+  return hdr[0];
 }
 
 /* ---- field accessors ---- */

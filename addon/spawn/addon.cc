@@ -46,9 +46,23 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   req.preserve_fds = o.Get("preserveFds").As<Napi::Number>().Int32Value();
   if (!o.Get("cloneParent").IsBoolean()) return type_error(env, "spawnInit: cloneParent must be a boolean");
   req.clone_parent = o.Get("cloneParent").As<Napi::Boolean>().Value();
-  if (!optional_string(o, "joinPidNs", &req.join_pid_ns)) return type_error(env, "spawnInit: joinPidNs must be a string");
+  Napi::Value boot = o.Get("bootstrap");
+  if (!boot.IsUndefined()) {
+    if (!boot.IsBuffer()) return type_error(env, "spawnInit: bootstrap must be a Buffer");
+    auto b = boot.As<Napi::Buffer<char>>();
+    req.bootstrap.assign(b.Data(), b.Length());
+  }
+  Napi::Value pass = o.Get("passFds");
+  if (!pass.IsUndefined()) {
+    if (!pass.IsArray()) return type_error(env, "spawnInit: passFds must be an array of fds");
+    auto arr = pass.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsNumber()) return type_error(env, "spawnInit: passFds must be an array of fds");
+      req.pass_fds.push_back(v.As<Napi::Number>().Int32Value());
+    }
+  }
   if (!optional_string(o, "intoCgroup", &req.cgroup_dir)) return type_error(env, "spawnInit: intoCgroup must be a string");
-  if (!optional_string(o, "joinTimeNs", &req.join_time_ns)) return type_error(env, "spawnInit: joinTimeNs must be a string");
   if (!optional_string(o, "uidMap", &req.uid_map)) return type_error(env, "spawnInit: uidMap must be a string");
   if (!optional_string(o, "uidMapHelper", &req.uid_map_helper)) return type_error(env, "spawnInit: uidMapHelper must be a string");
   if (!optional_string(o, "gidMapHelper", &req.gid_map_helper)) return type_error(env, "spawnInit: gidMapHelper must be a string");
@@ -65,6 +79,7 @@ Napi::Value SpawnInit(const Napi::CallbackInfo &info) {
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("pid", Napi::Number::New(env, res.pid));
+  out.Set("pidfd", Napi::Number::New(env, res.pidfd));
   out.Set("syncFd", Napi::Number::New(env, res.sync_fd));
   out.Set("cloneParent", Napi::Boolean::New(env, res.clone_parent));
   out.Set("inCgroup", Napi::Boolean::New(env, res.in_cgroup));
@@ -128,6 +143,15 @@ Napi::Value UnixListen(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
+Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return type_error(env, "unixConnect: expected (path: string)");
+  native_error err{};
+  int fd = unix_connect(info[0].As<Napi::String>().Utf8Value(), &err);
+  if (fd < 0) { throw_native(env, err); return env.Undefined(); }
+  return Napi::Number::New(env, fd);
+}
+
 Napi::Value UnixAccept(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return type_error(env, "unixAccept: expected (fd, timeoutMs)");
@@ -178,6 +202,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mountfd_register(env, exports);
   reexec_register(env, exports);
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
+  exports.Set("unixConnect", Napi::Function::New(env, UnixConnect, "unixConnect"));
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));

@@ -44,6 +44,23 @@ int unix_listen(const std::string &path, native_error *err) {
   return fd;
 }
 
+int unix_connect(const std::string &path, native_error *err) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) return native_fail(err, ENAMETOOLONG, "connect", "console socket %s", path.c_str());
+  memcpy(sa.sun_path, path.c_str(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return native_fail(err, errno, "socket", "console socket %s", path.c_str());
+  while (connect(fd, reinterpret_cast<struct sockaddr *>(&sa), sizeof sa) < 0) {
+    if (errno == EINTR) continue;
+    int e = errno;
+    close(fd);
+    return native_fail(err, e, "connect", "to console socket %s", path.c_str());
+  }
+  return fd;
+}
+
 int unix_accept(int fd, int timeout_ms, native_error *err) {
   if (wait_readable(fd, timeout_ms, err, "accept on console socket") < 0) return -1;
   int c;

@@ -18,6 +18,8 @@ struct recv_result {
 
 int unix_listen(const std::string &path, native_error *err);
 int unix_accept(int fd, int timeout_ms, native_error *err);
+// connect(2) to a console socket from the host (runc's order), CLOEXEC.
+int unix_connect(const std::string &path, native_error *err);
 int recv_fds(int fd, int timeout_ms, recv_result *out, native_error *err);
 int set_winsize(int fd, unsigned rows, unsigned cols, native_error *err);
 

@@ -39,6 +39,9 @@
 #define SYS_clone3 435
 #endif
 #define TSRUN_CLONE_INTO_CGROUP 0x200000000ULL
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 namespace {
 
@@ -100,6 +103,8 @@ struct child_args {
   int target;        // fd number the helper expects (pre-formatted in argv[1])
   int preserve_fds;
   bool userns;       // wait for the parent to write the id maps
+  const int *pass;   // fds to put at target+1+i
+  size_t npass;
   char *const *argv;
   char *const *envp;
 };
@@ -182,56 +187,18 @@ void become_userns_root(int sock) {
     syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   }
   // Node marks stdio CLOEXEC (pitfall A); preserved fds must survive too.
+  // The parent checked they are open and moved its own fds above them. Their
+  // O_NONBLOCK is left alone: the description is the caller's (runc's way).
   for (int fd = 0; fd < 3 + a->preserve_fds; fd++) fcntl(fd, F_SETFD, 0);
-  // libuv may have made a shared stdio pipe non-blocking.
-  for (int fd = 0; fd < 3; fd++) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-  }
-  if (a->sock != a->target) {
-    if (dup2(a->sock, a->target) < 0) child_fail(a->sock, errno, "dup2 sync socket");
-  } else if (fcntl(a->target, F_SETFD, 0) < 0) {
-    child_fail(a->sock, errno, "fcntl sync socket");
-  }
+  // Every source fd sits above target+npass (the parent moved it there), so
+  // no dup2 below overwrites a source still to be copied.
+  if (dup2(a->sock, a->target) < 0) child_fail(a->sock, errno, "dup2 sync socket");
+  for (size_t i = 0; i < a->npass; i++)
+    if (dup2(a->pass[i], a->target + 1 + static_cast<int>(i)) < 0) child_fail(a->sock, errno, "dup2 passed fd");
   if (a->userns) become_userns_root(a->target);
   syscall(SYS_execveat, a->memfd, "", a->argv, a->envp, AT_EMPTY_PATH);
   child_fail(a->target, errno, "execveat tsrun-init");
 }
-
-// Joins the pid/time namespace for children of this thread and restores the
-// original one afterwards. Only pid_for_children/time_for_children change,
-// so Node itself is unaffected.
-class NsJoin {
- public:
-  int join(const std::string &path, const char *self_ns, int type, native_error *err) {
-    Fd target(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (target.get() < 0) return native_fail(err, errno, "open", "namespace %s", path.c_str());
-    char own[64];
-    snprintf(own, sizeof own, "/proc/thread-self/ns/%s", self_ns);
-    saved_.reset(open(own, O_RDONLY | O_CLOEXEC));
-    if (saved_.get() < 0) return native_fail(err, errno, "open", "%s", own);
-    if (setns(target.get(), type) < 0) {
-      int e = errno;
-      saved_.reset();
-      if (e == EUSERS)  // timens_install refuses multi-threaded callers
-        return native_fail(err, e, "setns", "%s (Node is multi-threaded; join it with OP_SETNS \"time\" instead)", path.c_str());
-      return native_fail(err, e, "setns", "%s", path.c_str());
-    }
-    type_ = type;
-    return 0;
-  }
-  ~NsJoin() {
-    // Failing to restore would put later children in the wrong namespace;
-    // nothing sensible can be reported from a destructor, so abort loudly.
-    if (saved_.get() >= 0 && setns(saved_.get(), type_) < 0) {
-      fprintf(stderr, "tsrun: cannot restore namespace: %s\n", strerror(errno));
-      abort();
-    }
-  }
- private:
-  Fd saved_;
-  int type_ = 0;
-};
 
 int write_proc(pid_t pid, const char *file, const std::string &data, native_error *err) {
   char path[64];
@@ -275,9 +242,8 @@ int run_map_helper(const std::string &helper, pid_t pid, const std::string &map,
   return 0;
 }
 
-// Writes the id maps of a new user namespace, then releases the child.
-int setup_userns(const spawn_request &req, pid_t pid, int sock, native_error *err) {
-  bool mapped = !req.uid_map.empty() || !req.gid_map.empty();
+// Writes the id maps of pid's new user namespace.
+int write_id_maps(const spawn_request &req, pid_t pid, native_error *err) {
   if (req.setgroups_deny && write_proc(pid, "setgroups", "deny", err) < 0) return -1;
   if (!req.gid_map.empty() && !req.gid_map_helper.empty()) {
     if (run_map_helper(req.gid_map_helper, pid, req.gid_map, err) < 0) return -1;
@@ -289,7 +255,15 @@ int setup_userns(const spawn_request &req, pid_t pid, int sock, native_error *er
   } else if (!req.uid_map.empty() && write_proc(pid, "uid_map", req.uid_map, err) < 0) {
     return -1;
   }
-  char go = mapped ? 'm' : 'n';
+  return 0;
+}
+
+bool has_maps(const spawn_request &req) { return !req.uid_map.empty() || !req.gid_map.empty(); }
+
+// Writes the id maps of a new user namespace, then releases the child.
+int setup_userns(const spawn_request &req, pid_t pid, int sock, native_error *err) {
+  if (write_id_maps(req, pid, err) < 0) return -1;
+  char go = has_maps(req) ? 'm' : 'n';
   if (write(sock, &go, 1) != 1) return native_fail(err, errno, "write", "sync socket (user namespace ready)");
   return 0;
 }
@@ -319,45 +293,145 @@ pid_t clone_child(unsigned long flags, int cgroup_fd) {
   return static_cast<pid_t>(syscall(SYS_clone3, &ca, sizeof ca));
 }
 
+int write_all(int fd, const void *buf, size_t len) {
+  const char *p = static_cast<const char *>(buf);
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// 0 ok, 1 EOF, -1 errno.
+int read_all(int fd, void *buf, size_t len) {
+  char *p = static_cast<char *>(buf);
+  while (len) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) return 1;
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// The parent's half of the staged entry (plan_wire.h MSG_BOOTSTRAP): sends
+// the namespace ops, writes the maps when the helper made a user namespace,
+// and returns the pid OP_FORK reports. Frames from the helper are bounded:
+// none of these carries more than an error line.
+int drive_bootstrap(const spawn_request &req, pid_t helper, int sock, pid_t *child, native_error *err) {
+  uint32_t hdr[2] = {MSG_BOOTSTRAP, static_cast<uint32_t>(req.bootstrap.size())};
+  if (write_all(sock, hdr, sizeof hdr) < 0 || write_all(sock, req.bootstrap.data(), req.bootstrap.size()) < 0)
+    return native_fail(err, errno, "write", "sync socket (namespace stages)");
+  for (;;) {
+    int r = read_all(sock, hdr, sizeof hdr);
+    if (r == 1) return native_fail(err, EPIPE, "read", "init helper exited while entering the namespaces");
+    if (r < 0) return native_fail(err, errno, "read", "sync socket (namespace stages)");
+    char payload[1024];
+    if (hdr[1] > sizeof payload) return native_fail(err, EPROTO, "read", "init helper sent a frame of %u bytes", hdr[1]);
+    if (hdr[1] && read_all(sock, payload, hdr[1]) != 0)
+      return native_fail(err, EPROTO, "read", "init helper exited in the middle of a message");
+    switch (hdr[0]) {
+      case MSG_USERNS_MAPS: {
+        if (write_id_maps(req, helper, err) < 0) return -1;
+        uint32_t h[2] = {MSG_USERNS_MAPPED, 1};
+        char go = has_maps(req) ? 'm' : 'n';
+        if (write_all(sock, h, sizeof h) < 0 || write_all(sock, &go, 1) < 0)
+          return native_fail(err, errno, "write", "sync socket (user namespace ready)");
+        break;
+      }
+      case MSG_CHILD_PID: {
+        uint32_t pid = 0;
+        if (hdr[1] != sizeof pid) return native_fail(err, EPROTO, "read", "child pid message of %u bytes", hdr[1]);
+        memcpy(&pid, payload, sizeof pid);
+        if (pid == 0 || pid > INT_MAX) return native_fail(err, EPROTO, "read", "child pid %u", pid);
+        *child = static_cast<pid_t>(pid);
+        return 0;
+      }
+      case MSG_ERROR: {
+        int32_t e = EIO;
+        if (hdr[1] >= 4) memcpy(&e, payload, 4);
+        int len = hdr[1] >= 4 ? static_cast<int>(hdr[1] - 4) : 0;
+        // The helper's line already names the call, the namespace and strerror.
+        err->err = e;
+        snprintf(err->syscall, sizeof err->syscall, "setns");
+        snprintf(err->msg, sizeof err->msg, "%.*s", len, payload + 4);
+        return -1;
+      }
+      default:
+        return native_fail(err, EPROTO, "read", "init helper sent message type %u while entering the namespaces", hdr[0]);
+    }
+  }
+}
+
+// Moves fd to the lowest free number >= min (CLOEXEC), closing the old one,
+// so that it can never sit in the preserved range or a passed fd's slot.
+int move_above(Fd *fd, int min, const char *what, native_error *err) {
+  if (fd->get() < 0 || fd->get() >= min) return 0;
+  int moved = fcntl(fd->get(), F_DUPFD_CLOEXEC, min);
+  if (moved < 0) return native_fail(err, errno, "fcntl", "F_DUPFD_CLOEXEC %s", what);
+  fd->reset(moved);
+  return 0;
+}
+
 }  // namespace
 
 int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   const unsigned long ns_mask = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
-                                CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME;
+                                CLONE_NEWUSER | CLONE_NEWCGROUP;
+  // CLONE_NEWTIME (0x80) lies inside CSIGNAL: as a clone() flag it would be
+  // read as an exit signal. A new time namespace is unshared by the helper.
+  if (req.clone_flags & CLONE_NEWTIME)
+    return native_fail(err, EINVAL, "clone", "flags 0x%lx: CLONE_NEWTIME is not a clone flag (the helper unshares it)", req.clone_flags);
   if (req.clone_flags & ~ns_mask) return native_fail(err, EINVAL, "clone", "flags 0x%lx: only CLONE_NEW* allowed", req.clone_flags);
   if (req.preserve_fds < 0 || req.preserve_fds > 65536) return native_fail(err, EINVAL, "clone", "preserveFds %d", req.preserve_fds);
+  if (req.pass_fds.size() > 16) return native_fail(err, EINVAL, "clone", "%zu fds to pass", req.pass_fds.size());
+  // Before any fd of ours exists: every preserved fd must really be the
+  // caller's, or one of ours could fill a gap and reach the container.
+  for (int fd = 3; fd < 3 + req.preserve_fds; fd++)
+    if (fcntl(fd, F_GETFD) < 0) return native_fail(err, errno, "fcntl", "--preserve-fds %d: fd %d is not open", req.preserve_fds, fd);
+
+  // The helper's socket sits right above the preserved fds, the passed fds
+  // above it; every fd of ours is moved above all of those first.
+  const int target = 3 + req.preserve_fds;
+  const int above = target + 1 + static_cast<int>(req.pass_fds.size());
 
   Fd memfd;
   if (sealed_copy(req.init_path, &memfd, err) < 0) return -1;
+  if (move_above(&memfd, above, "memfd", err) < 0) return -1;
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return native_fail(err, errno, "socketpair", "sync socket");
   Fd parent_end(sv[0]), child_end(sv[1]);
+  if (move_above(&parent_end, above, "sync socket", err) < 0 || move_above(&child_end, above, "sync socket", err) < 0) return -1;
 
-  // The helper's socket: the lowest fd >= 3+preserveFds that is not the memfd
-  // (which the child still needs for execveat).
-  int target = 3 + req.preserve_fds;
-  while (target == memfd.get()) target++;
+  std::vector<Fd> passed(req.pass_fds.size());
+  std::vector<int> pass(req.pass_fds.size());
+  for (size_t i = 0; i < req.pass_fds.size(); i++) {
+    int fd = fcntl(req.pass_fds[i], F_DUPFD_CLOEXEC, above);
+    if (fd < 0) return native_fail(err, errno, "fcntl", "F_DUPFD_CLOEXEC passed fd %d", req.pass_fds[i]);
+    passed[i].reset(fd);
+    pass[i] = fd;
+  }
+
   char fdarg[16];
   snprintf(fdarg, sizeof fdarg, "%d", target);
   char arg0[] = "tsrun-init";
   char *argv[] = {arg0, fdarg, nullptr};
   char *envp[] = {nullptr};
   bool userns = (req.clone_flags & CLONE_NEWUSER) != 0;
-  child_args args = {memfd.get(), child_end.get(), parent_end.get(), target, req.preserve_fds, userns, argv, envp};
+  child_args args = {memfd.get(), child_end.get(), parent_end.get(), target, req.preserve_fds, userns, pass.data(), pass.size(), argv, envp};
 
   Fd cgroup_dir;
   if (!req.cgroup_dir.empty()) {
     cgroup_dir.reset(open(req.cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (cgroup_dir.get() < 0) return native_fail(err, errno, "open", "cgroup %s", req.cgroup_dir.c_str());
+    if (move_above(&cgroup_dir, above, "cgroup directory", err) < 0) return -1;
   }
-
-  NsJoin pidns, timens;
-  if (!req.join_pid_ns.empty() && pidns.join(req.join_pid_ns, "pid_for_children", CLONE_NEWPID, err) < 0) return -1;
-  // The kernel refuses setns(time) in a multi-threaded process (EUSERS), so
-  // this only works if Node runs single-threaded; the plan's OP_SETNS "time"
-  // is the reliable way.
-  if (!req.join_time_ns.empty() && timens.join(req.join_time_ns, "time_for_children", CLONE_NEWTIME, err) < 0) return -1;
 
   // No Node signal handler may run in the child before it resets them.
   uint64_t all = ~0ULL, old = 0;
@@ -387,14 +461,32 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
   if (pid == 0) child_main(&args);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   if (pid < 0) return native_fail(err, clone_errno, "clone", "flags 0x%lx", req.clone_flags);
-  if (userns && setup_userns(req, pid, parent_end.get(), err) < 0) {
-    // The child never gets to run the helper; do not leave it behind.
-    kill(pid, SIGKILL);
-    if (!used_parent) while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+  auto give_up = [&](pid_t p) {
+    // The child never gets to run the plan; do not leave it behind.
+    kill(p, SIGKILL);
+    if (!used_parent) while (waitpid(p, nullptr, 0) < 0 && errno == EINTR) {}
     return -1;
+  };
+  if (userns && setup_userns(req, pid, parent_end.get(), err) < 0) return give_up(pid);
+  if (!req.bootstrap.empty()) {
+    pid_t child = 0;
+    if (drive_bootstrap(req, pid, parent_end.get(), &child, err) < 0) return give_up(pid);
+    // The intermediate exits right after reporting; as our child, reap it
+    // (as the caller's, the caller does).
+    if (!used_parent) while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+    pid = child;
   }
 
+  // Opened while the process cannot be gone: it waits for its plan, and as
+  // the caller's child it can only be reaped once dead. Rollback and signals
+  // then never reach a process that reused the pid.
+  long pidfd = syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0 && errno != ENOSYS) {
+    native_fail(err, errno, "pidfd_open", "init helper %d", static_cast<int>(pid));
+    return give_up(pid);
+  }
   out->pid = pid;
+  out->pidfd = static_cast<int>(pidfd);
   out->sync_fd = parent_end.release();
   out->clone_parent = used_parent;
   out->in_cgroup = into;

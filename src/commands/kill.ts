@@ -7,6 +7,7 @@ import { processAlive } from '../state/proc';
 import { containerStatus } from '../state/status';
 import { loadState } from '../state/store';
 import { containerCgroup, hasPrivatePidNs } from '../lifecycle/container-cgroup';
+import { signalIfSame } from '../native/pidfd';
 
 export const run: CommandRun = (inv) => {
   const root = inv.globals.root;
@@ -25,15 +26,16 @@ export const run: CommandRun = (inv) => {
   }
   // runc: SIGKILL to a container without its own pid namespace (or --all) reaches its whole cgroup.
   if (all || (signo === 9 && !hasPrivatePidNs(rec))) containerCgroup(rec)?.killAll(signo);
+  // Through a pidfd opened before the start time is checked: never a process that reused the pid.
+  let sent: boolean;
   try {
-    process.kill(rec.pid, signo);
+    sent = signalIfSame(rec.pid, rec.initStartTime, signo);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') {
-      if (all) return 0;
-      throw new TsrunError(ERR_NOT_RUNNING);
-    }
     throw new TsrunError(`kill container ${id} (pid ${rec.pid}): ${(e as Error).message}`);
+  }
+  if (!sent) {
+    if (all) return 0;
+    throw new TsrunError(ERR_NOT_RUNNING);
   }
   getLogger().debug('signalled container', { id, pid: rec.pid, signal: signo });
   return 0;

@@ -15,7 +15,7 @@ import { loadBundleConfig } from '../config/load';
 import { resolveInRoot } from '../config/semantic';
 import { getLogger, rfc3339 } from '../log/logger';
 import { readHostCgroups } from '../plan/host-cgroups';
-import { spawnInit, mkfifo, initHelperPath } from '../native/addon';
+import { spawnInit, mkfifo, initHelperPath, unixConnect } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
 import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime, sleepSync } from '../state/proc';
@@ -29,6 +29,9 @@ import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/r
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
+import { createSequence, passedFd } from '../plan/ns-order';
+import { signalSpawned } from '../native/pidfd';
+import { encodePlan } from '../plan/wire';
 import { prepareCgroup, selfJoinTargets, type CgroupHandle, type CgroupRecord } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
 
@@ -116,6 +119,7 @@ export function createContainer(opts: CreateOptions): Created {
       creating: { pid: process.pid, startTime: creatorStart ?? '' },
     };
     let pid = 0;
+    let pidfd = -1;
     let syncFd = -1;
     let cg: CgroupHandle | undefined;
     let hookState: HookState | undefined;
@@ -168,16 +172,27 @@ export function createContainer(opts: CreateOptions): Created {
       // and tsrun adds its pid.
       if ((target.cloneFlags & CLONE.NEWUSER) === 0) cg = makeCgroup();
       const join = cg && selfJoinTargets(cg.record.paths);
-      const child = spawnInit({
-        initPath: initHelperPath(),
-        cloneFlags: target.cloneFlags,
-        joinPidNs: target.joinPidNs,
-        preserveFds,
-        cloneParent: opts.cloneParent,
-        ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
-        ...(target.cloneFlags & CLONE.NEWUSER ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
-      });
+      // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
+      const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener });
+      // runc's order: the console socket is connected here, on the host, and passed as an fd.
+      const consoleFd = proc.terminal && consoleSocket ? unixConnect(consoleSocket) : -1;
+      let child: ReturnType<typeof spawnInit>;
+      try {
+        child = spawnInit({
+          initPath: initHelperPath(),
+          cloneFlags: seq.cloneFlags,
+          ...(seq.bootstrap.length > 0 ? { bootstrap: encodePlan(seq.bootstrap) } : {}),
+          preserveFds,
+          ...(consoleFd >= 0 ? { passFds: [consoleFd] } : {}),
+          cloneParent: opts.cloneParent,
+          ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
+          ...(seq.newUserns ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
+        });
+      } finally {
+        if (consoleFd >= 0) fs.closeSync(consoleFd);
+      }
       pid = child.pid;
+      pidfd = child.pidfd;
       syncFd = child.syncFd;
       killPoint('spawned');
       // Without a start time the init is already gone (its error is on the socket): nothing to record.
@@ -202,7 +217,7 @@ export function createContainer(opts: CreateOptions): Created {
         statusFifoPath: statusFifo,
         console:
           proc.terminal && consoleSocket
-            ? { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: !opts.consoleSocket }
+            ? { fd: passedFd(preserveFds, 0), rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: !opts.consoleSocket }
             : undefined,
         cgroups: containerCgroupView(readHostCgroups(), cg.record),
         joinCgroups: join?.tasksFiles,
@@ -277,7 +292,7 @@ export function createContainer(opts: CreateOptions): Created {
       if (syncFd >= 0) fs.closeSync(syncFd);
       if (pid > 0) {
         try {
-          process.kill(pid, 'SIGKILL');
+          signalSpawned(pid, pidfd, 9);
         } catch {
           /* already gone */
         }
@@ -291,6 +306,8 @@ export function createContainer(opts: CreateOptions): Created {
       // runtime.md: a failed create continues at step 12 (destroy), then 13 (poststop hooks, warnings only).
       if (hookState) runPoststopHooks(config.hooks, { ...hookState, status: 'stopped' }, (m) => log.warn(m));
       throw e;
+    } finally {
+      if (pidfd >= 0) fs.closeSync(pidfd);
     }
   });
 }

@@ -11,6 +11,7 @@ import { releaseHostExtras } from './host-extras';
 import { recordHooks } from '../hooks/start';
 import { runPoststopHooks } from '../hooks/run';
 import { containerCgroup } from './container-cgroup';
+import { signalIfSame } from '../native/pidfd';
 
 /**
  * Frees everything a container holds, then its state directory. The init
@@ -48,9 +49,10 @@ export function destroyContainer(root: string, id: string, rec?: StateRecord | n
 export function killAndWait(rec: StateRecord, signal = 9, timeoutMs = 10_000): void {
   if (!rec.pid || !processAlive(rec.pid, rec.initStartTime)) return;
   try {
-    process.kill(rec.pid, signal);
+    // A pidfd, opened before the start time is checked: never a process that reused the pid.
+    signalIfSame(rec.pid, rec.initStartTime, signal);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw new TsrunError(`kill container ${rec.id} init (pid ${rec.pid}): ${(e as Error).message}`);
+    throw new TsrunError(`kill container ${rec.id} init (pid ${rec.pid}): ${(e as Error).message}`);
   }
   // SIGKILL through the cgroup too: it reaches processes outside a private pid namespace,
   // and it thaws a paused container, whose frozen init could not die otherwise.

@@ -18,7 +18,11 @@ import { formatValidationError, validateConfig } from '../config/validators';
 import { getLogger } from '../log/logger';
 import { buildExecPlan } from '../plan/exec-plan';
 import { Msg } from '../plan/ops';
-import { initHelperPath, spawnInit, waitPid } from '../native/addon';
+import { initHelperPath, spawnInit, unixConnect, waitPid } from '../native/addon';
+import { closeProcess, openProcess, type ProcessHandle } from '../native/pidfd';
+import { passedFd } from '../plan/ns-order';
+import { encodePlan } from '../plan/wire';
+import { withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
 import { loadState, type StateRecord } from '../state/store';
 import { selfJoinTargets } from '../cgroups/dirs';
@@ -201,33 +205,56 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
       throw e;
     }
     const { tasksFiles, unifiedDir } = selfJoinTargets(targets);
-    const plan = buildExecPlan({
-      config,
-      proc,
-      initPid: rec.pid,
-      preserveFds: opts.preserveFds,
-      seccomp: seccomp?.steps,
-      console: proc.terminal && socket ? { socket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: own !== undefined } : undefined,
-      joinCgroups: tasksFiles,
-    });
-    const child = spawnInit({
-      initPath: initHelperPath(),
-      cloneFlags: 0,
-      joinPidNs: plan.joinPidNs,
-      preserveFds: opts.preserveFds,
-      // As runc: the process is tsrun's child; with --detach it is orphaned when tsrun exits and
-      // the caller's subreaper (containerd's shim, conmon) or pid 1 reaps it. As the caller's own
-      // child, a caller that never reaps (a script) would keep its zombie in the container's pid
-      // namespace, whose init then cannot finish dying (the kernel waits for every pid of the
-      // namespace to be released): delete would time out.
-      cloneParent: false,
-      ...(unifiedDir ? { intoCgroup: unifiedDir } : {}),
+    // Under the container's lock (no delete in between), the init named by a pidfd opened before
+    // its start time is checked: the joins can never reach a process that reused its pid.
+    const child = withLock(opts.globals.root, opts.id, () => {
+      const init: ProcessHandle | null = openProcess(rec.pid, rec.initStartTime);
+      if (!init) throw new TsrunError('cannot exec in a stopped container');
+      let consoleFd = -1;
+      try {
+        // runc's order: the console socket is connected here, on the host, and passed as an fd.
+        if (proc.terminal && socket) consoleFd = unixConnect(socket);
+        const passFds = [...(init.fd >= 0 ? [init.fd] : []), ...(consoleFd >= 0 ? [consoleFd] : [])];
+        const plan = buildExecPlan({
+          config,
+          proc,
+          join: init.fd >= 0 ? { pidfd: passedFd(opts.preserveFds, 0) } : { nsDir: `/proc/${rec.pid}/ns` },
+          preserveFds: opts.preserveFds,
+          seccomp: seccomp?.steps,
+          console:
+            consoleFd >= 0
+              ? { fd: passedFd(opts.preserveFds, passFds.indexOf(consoleFd)), rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: own !== undefined }
+              : undefined,
+          chrootTo: `/proc/${rec.pid}/root`,
+          joinCgroups: tasksFiles,
+        });
+        const spawned = spawnInit({
+          initPath: initHelperPath(),
+          cloneFlags: 0,
+          bootstrap: encodePlan(plan.bootstrap),
+          preserveFds: opts.preserveFds,
+          passFds,
+          // As runc: the process is tsrun's child; with --detach it is orphaned when tsrun exits and
+          // the caller's subreaper (containerd's shim, conmon) or pid 1 reaps it. As the caller's own
+          // child, a caller that never reaps (a script) would keep its zombie in the container's pid
+          // namespace, whose init then cannot finish dying (the kernel waits for every pid of the
+          // namespace to be released): delete would time out.
+          cloneParent: false,
+          ...(unifiedDir ? { intoCgroup: unifiedDir } : {}),
+        });
+        // Our own child until we reap it: its pid cannot be reused meanwhile.
+        if (spawned.pidfd >= 0) fs.closeSync(spawned.pidfd);
+        return { ...spawned, steps: plan.steps };
+      } finally {
+        if (consoleFd >= 0) fs.closeSync(consoleFd);
+        closeProcess(init);
+      }
     });
     pid = child.pid;
     seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
       if (unifiedDir && !child.inCgroup) addToCgroup(unifiedDir, pid);
-      sendPlan(child.syncFd, plan.steps);
+      sendPlan(child.syncFd, child.steps);
       awaitExec(child.syncFd);
     } finally {
       fs.closeSync(child.syncFd);

@@ -14,14 +14,19 @@ import { TsrunError } from '../errors';
 export interface SpawnInitRequest {
   /** Absolute path of tsrun-init on the host (see initHelperPath()). */
   initPath: string;
-  /** OR of CLONE_NEW* flags; nothing else is accepted. */
+  /** OR of CLONE_NEW* flags; nothing else is accepted (CLONE_NEWTIME is not a clone flag: refused). */
   cloneFlags: number;
-  /** Existing pid namespace to create the init in (e.g. /proc/<pid>/ns/pid). */
-  joinPidNs?: string;
-  /** Existing time namespace. The kernel refuses this from a multi-threaded process (EUSERS). */
-  joinTimeNs?: string;
-  /** fds 3 .. 3+preserveFds-1 are passed to the container. */
+  /**
+   * The staged entry into namespaces (src/plan/ns-order.ts): an encoded plan
+   * ending in OP_FORK, sent as MSG_BOOTSTRAP. The addon answers the helper's
+   * user-namespace request with the maps below and returns the pid the fork
+   * reports (the clone's own child, the intermediate, has exited).
+   */
+  bootstrap?: Buffer;
+  /** fds 3 .. 3+preserveFds-1 are passed to the container; each must be open. */
   preserveFds: number;
+  /** More fds for the helper, found at ns-order.ts passedFd(preserveFds, i) (the console socket, a pidfd). */
+  passFds?: number[];
   /** Make the caller of Node the init's parent (falls back if Node is a pid-ns init). */
   cloneParent: boolean;
   /**
@@ -52,6 +57,8 @@ export interface SpawnInitRequest {
 export interface SpawnInitResult {
   /** Host pid of the init helper (later the container process). */
   pid: number;
+  /** A pidfd of `pid` (close-on-exec; the caller closes it), -1 without pidfd support. */
+  pidfd: number;
   /** Parent end of the sync socket: blocking, close-on-exec. Caller closes it. */
   syncFd: number;
   /** Whether CLONE_PARENT was used; false means the init is Node's child. */
@@ -72,6 +79,7 @@ interface NativeAddon {
   mkfifo(path: string, mode: number): void;
   waitPid(pid: number): Promise<WaitResult>;
   unixListen(path: string): number;
+  unixConnect(path: string): number;
   unixAccept(fd: number, timeoutMs: number): number;
   recvFds(fd: number, timeoutMs: number): RecvFdsResult;
   setWinsize(fd: number, rows: number, cols: number): void;
@@ -184,6 +192,15 @@ export interface RecvFdsResult {
 export function unixListen(socketPath: string): number {
   try {
     return addon().unixListen(socketPath);
+  } catch (e) {
+    rethrow(e, { path: socketPath });
+  }
+}
+
+/** connect(2) to a console socket from the host (runc's order); CLOEXEC fd, the caller closes it. */
+export function unixConnect(socketPath: string): number {
+  try {
+    return addon().unixConnect(socketPath);
   } catch (e) {
     rethrow(e, { path: socketPath });
   }

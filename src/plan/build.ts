@@ -16,33 +16,14 @@ import type { Mount, Namespace, Spec } from '../config/types';
 import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
-import { SETNS_ORDER, consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
+import { consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
+import { createCloneTarget, createSequence, type Stage } from './ns-order';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
-import { ioprioStep, lsmSteps, mempolicyStep, personalityStep, schedulerStep, timensStep, withMountLabel } from './process-extras';
+import { ioprioStep, lsmSteps, mempolicyStep, personalityStep, schedulerStep, withMountLabel } from './process-extras';
 
-export const CLONE = {
-  NEWTIME: 0x80,
-  NEWNS: 0x20000,
-  NEWCGROUP: 0x2000000,
-  NEWUTS: 0x4000000,
-  NEWIPC: 0x8000000,
-  NEWUSER: 0x10000000,
-  NEWPID: 0x20000000,
-  NEWNET: 0x40000000,
-} as const;
-
-const NS_CLONE_FLAG: Record<Namespace['type'], number> = {
-  pid: CLONE.NEWPID,
-  network: CLONE.NEWNET,
-  mount: CLONE.NEWNS,
-  ipc: CLONE.NEWIPC,
-  uts: CLONE.NEWUTS,
-  user: CLONE.NEWUSER,
-  cgroup: CLONE.NEWCGROUP,
-  time: CLONE.NEWTIME,
-};
+export { CLONE } from './ns-order';
 
 /** The devices every container gets (runtime-linux.md "Default Devices"). */
 export const DEFAULT_DEVICES = [
@@ -65,11 +46,12 @@ export interface PlanInput {
   noPivot: boolean;
   preserveFds: number;
   /**
-   * process.terminal: the console socket the helper connects to (first op, host path)
-   * and the pty size; the pty is set up right after pivot_root and bound onto /dev/console.
-   * foreground: tsrun proxies the pty itself (no --console-socket): ONLCR is cleared, as runc.
+   * process.terminal: the fd at which the helper finds the console socket the parent connected
+   * (ns-order.ts passedFd) and the pty size; the pty is set up right after pivot_root and bound
+   * onto /dev/console. foreground: tsrun proxies the pty itself (no --console-socket): ONLCR is
+   * cleared, as runc.
    */
-  console?: { socket: string; rows: number; cols: number; foreground?: boolean };
+  console?: { fd: number; rows: number; cols: number; foreground?: boolean };
   /** The host's cgroup mounts and the runtime's own cgroup paths. */
   cgroups: { mounts: CgroupMount[]; self: Map<string, string> };
   /** Whether a host path is a directory (bind mounts of files need a file target). */
@@ -85,30 +67,19 @@ export interface PlanInput {
 }
 
 export interface InitPlan {
+  /** How the addon clones the helper, and the staged entry it drives (ns-order.ts). */
   cloneFlags: number;
-  joinPidNs?: string;
+  bootstrap: PlanStep[];
+  stages: Stage[];
   steps: PlanStep[];
 }
 
-
 /**
- * How the init is cloned: new namespaces are clone flags, but for a new time
- * namespace (the helper unshares it, see buildPlan) and a new cgroup
- * namespace (rooted where the helper is when it is made: OP_UNSHARE, once it
- * is in its cgroups); a pid namespace given by path is joined in the addon
- * around clone. Known before the plan: create decides from it how the init
- * joins its cgroups, and clones it before building the plan.
+ * How the init is cloned (ns-order.ts): known before the plan; create decides
+ * from it how the init joins its cgroups.
  */
-export function initCloneTarget(linux: NonNullable<Spec['linux']>): { cloneFlags: number; joinPidNs?: string; newTimeNs: boolean; newCgroupNs: boolean } {
-  let cloneFlags = 0;
-  let joinPidNs: string | undefined;
-  for (const ns of linux.namespaces ?? []) {
-    if (!ns.path) cloneFlags |= NS_CLONE_FLAG[ns.type];
-    else if (ns.type === 'pid') joinPidNs = ns.path;
-  }
-  const newTimeNs = (cloneFlags & CLONE.NEWTIME) !== 0;
-  const newCgroupNs = (cloneFlags & CLONE.NEWCGROUP) !== 0;
-  return { cloneFlags: cloneFlags & ~(CLONE.NEWTIME | CLONE.NEWCGROUP), joinPidNs, newTimeNs, newCgroupNs };
+export function initCloneTarget(linux: NonNullable<Spec['linux']>): ReturnType<typeof createCloneTarget> {
+  return createCloneTarget(linux);
 }
 
 export function buildPlan(input: PlanInput): InitPlan {
@@ -117,27 +88,11 @@ export function buildPlan(input: PlanInput): InitPlan {
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json has no "process" to run');
   const steps: PlanStep[] = [];
-  // Before anything else, and before a setns could hide the host's cgroup mounts.
-  for (const tasks of input.joinCgroups ?? []) steps.push(step(Op.JoinCgroup, tasks));
-  if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
-
-  const { cloneFlags, joinPidNs, newTimeNs, newCgroupNs } = initCloneTarget(linux);
-  const joins = new Map<Namespace['type'], string>();
-  for (const ns of linux.namespaces ?? []) if (ns.path && ns.type !== 'pid') joins.set(ns.type, ns.path);
-  // The seccomp agent's socket is connected while its host path is visible.
-  if (input.seccomp?.listener) steps.push(input.seccomp.listener);
-  for (const [type, name] of SETNS_ORDER) {
-    const p = joins.get(type);
-    if (p) steps.push(step(Op.Setns, p, name));
-  }
-  if (newCgroupNs) steps.push(step(Op.Unshare, 'cgroup'));
-  // A new time namespace is unshared by the helper, which writes the offsets
-  // before its execve enters it (a cloned child would already be inside).
-  if (newTimeNs) {
-    steps.push(timensStep(linux));
-  } else if (Object.keys(linux.timeOffsets ?? {}).length > 0) {
-    throw new TsrunError('linux.timeOffsets: offsets need a new time namespace (a joined one keeps its own)');
-  }
+  // The namespace sequence (ns-order.ts): cgroups joined and host sockets connected first, then
+  // the namespaces; the staged part (joins) runs before the plan, in the addon's bootstrap.
+  const seq = createSequence(linux, { joinCgroups: input.joinCgroups, listener: input.seccomp?.listener });
+  steps.push(...seq.head);
+  if (input.console) steps.push(step(Op.ConsoleConnect, input.console.fd));
   const has = (t: Namespace['type']) => (linux.namespaces ?? []).some((n) => n.type === t);
 
   // Rootfs.
@@ -230,8 +185,9 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(...startHookSteps(hookCtx));
   steps.push(execStep(input.preserveFds, proc));
 
-  if (!has('mount')) return { cloneFlags, joinPidNs, steps: inCallersMountNs(steps, linux, input.rootfs) };
-  return { cloneFlags, joinPidNs, steps };
+  const plan = { cloneFlags: seq.cloneFlags, bootstrap: seq.bootstrap, stages: seq.stages, steps };
+  if (!has('mount')) plan.steps = inCallersMountNs(steps, linux, input.rootfs);
+  return plan;
 }
 
 /**

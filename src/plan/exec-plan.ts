@@ -1,9 +1,11 @@
 /**
  * The plan of `tsrun exec`: join every namespace of a running container and
  * run one more process in it, as runc's setns init does. No new namespace,
- * no mount, no fifo: OP_SETNS (user first, mnt last), then the process
- * attributes, OP_CHDIR, OP_HOME, OP_IDENTITY, OP_LOOKPATH and OP_EXEC. Without OP_READY the helper
- * reports an error as MSG_ERROR and success as EOF (plan_wire.h).
+ * no mount, no fifo. The joins are the bootstrap (ns-order.ts execSequence):
+ * cgroups, then setns(pidfd of the init, every namespace at once), then the
+ * fork into the pid namespace; the plan proper holds the process attributes,
+ * OP_CHDIR, OP_HOME, OP_IDENTITY, OP_LOOKPATH and OP_EXEC. Without OP_READY
+ * the helper reports an error as MSG_ERROR and success as EOF (plan_wire.h).
  *
  * setns(mnt) sets the helper's root and cwd to the root of the container's
  * mount namespace: after pivot_root that is the container's root; after
@@ -14,7 +16,8 @@
  */
 import type { Process, Spec } from '../config/types';
 import { Op, type PlanStep } from './ops';
-import { SETNS_ORDER, consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
+import { consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
+import { execSequence, type Stage } from './ns-order';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { execAffinitySteps, ioprioStep, lsmSteps, schedulerStep } from './process-extras';
 
@@ -23,14 +26,17 @@ export interface ExecPlanInput {
   config: Spec;
   /** The process to run (process.json, or the config's process with the flags applied). */
   proc: Process;
-  /** Host pid of the container's init: its /proc/<pid>/ns/* are joined. */
-  initPid: number;
+  /**
+   * Whose namespaces are joined: the fd (ns-order.ts passedFd) at which the helper finds the
+   * init's pidfd, or (no pidfds) the init's /proc/<pid>/ns directory.
+   */
+  join: { pidfd: number } | { nsDir: string };
   /** fds 3 .. 3+preserveFds-1 are passed on. */
   preserveFds: number;
-  /** process.terminal: console socket + pty size (no /dev/console bind for exec, as runc). */
-  console?: { socket: string; rows: number; cols: number; foreground?: boolean };
-  /** Where the namespaces are read (default /proc; tests). */
-  procRoot?: string;
+  /** process.terminal: the passed fd of the connected console socket + pty size (no /dev/console bind for exec, as runc). */
+  console?: { fd: number; rows: number; cols: number; foreground?: boolean };
+  /** No mount namespace: the init's root (/proc/<pid>/root), which the process chroots into. */
+  chrootTo?: string;
   /** The container's linux.seccomp, compiled (src/seccomp: prepareSeccomp / seccompPlanSteps). */
   seccomp?: SeccompPlanSteps;
   /** cgroup v1 "tasks" files the helper writes "0" to, before any setns (lifecycle/exec.ts). */
@@ -38,31 +44,28 @@ export interface ExecPlanInput {
 }
 
 export interface ExecPlan {
-  joinPidNs?: string;
+  bootstrap: PlanStep[];
+  stages: Stage[];
   steps: PlanStep[];
 }
 
 export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const { config, proc } = input;
-  const procRoot = input.procRoot ?? '/proc';
-  const nsDir = `${procRoot}/${input.initPid}/ns`;
   const types = new Set((config.linux?.namespaces ?? []).map((n) => n.type));
-  const steps: PlanStep[] = [];
   // process.execCPUAffinity: "initial" from the start (before the v1 cgroup moves), "final" just before execve.
   const affinity = execAffinitySteps(proc);
-  if (affinity.initial) steps.push(affinity.initial);
-  // Into the container's v1 cgroups while the host's cgroup mounts are still visible.
-  for (const tasks of input.joinCgroups ?? []) steps.push(step(Op.JoinCgroup, tasks));
-  if (input.console) steps.push(step(Op.ConsoleConnect, input.console.socket));
-  // The seccomp agent's socket is connected while its host path is visible (before setns mnt).
-  if (input.seccomp?.listener) steps.push(input.seccomp.listener);
-
-  for (const [type, name] of SETNS_ORDER) {
-    if (types.has(type)) steps.push(step(Op.Setns, `${nsDir}/${name}`, name));
+  const seq = execSequence(types, input.join, {
+    first: affinity.initial ? [affinity.initial] : [],
+    joinCgroups: input.joinCgroups,
+    listener: input.seccomp?.listener,
+  });
+  const steps: PlanStep[] = [...seq.head];
+  if (input.console) {
+    steps.push(step(Op.ConsoleConnect, input.console.fd));
+    steps.push(consoleSetupStep(input.console, false));
   }
-  if (input.console) steps.push(consoleSetupStep(input.console, false));
   // No mount namespace: the init chrooted into the rootfs (plan/build.ts), so the process does too.
-  if (!types.has('mount')) steps.push(step(Op.Chroot, `${procRoot}/${input.initPid}/root`));
+  if (!types.has('mount') && input.chrootTo) steps.push(step(Op.Chroot, input.chrootTo));
 
   steps.push(...limitSteps(proc));
   const sched = schedulerStep(proc);
@@ -84,5 +87,5 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   // With no_new_privs the helper defers this load to right before execve.
   if (input.seccomp?.atExec) steps.push(input.seccomp.load);
   steps.push(execStep(input.preserveFds, proc));
-  return { joinPidNs: types.has('pid') ? `${nsDir}/pid` : undefined, steps };
+  return { bootstrap: seq.bootstrap, stages: seq.stages, steps };
 }

@@ -14,6 +14,14 @@ export const enum Msg {
   MountFd = 6,
   /** parent → helper: the container is recorded; the helper may wait on the exec fifo (EOF before it: exit). */
   Commit = 7,
+  /** parent → helper, first: the namespace stages, ending in OP_FORK (src/plan/ns-order.ts). */
+  Bootstrap = 8,
+  /** helper → parent: the user namespace exists, write its maps. */
+  UsernsMaps = 9,
+  /** parent → helper: one byte, 'm' (mapped) or 'n'. */
+  UsernsMapped = 10,
+  /** helper → parent: u32 host pid of the process OP_FORK made; the intermediate exits. */
+  ChildPid = 11,
 }
 
 export const enum Op {
@@ -52,9 +60,13 @@ export const enum Op {
   Unshare = 23,
   /** Write "0" to a cgroup v1 "tasks" file: the init joins that hierarchy itself (first in the plan). */
   JoinCgroup = 24,
+  /** setns(pidfd, mask): every namespace of a live process at once (exec). */
+  SetnsPidfd = 25,
+  /** The last op of a bootstrap: clone(CLONE_PARENT) into the pid namespace entered before. */
+  Fork = 26,
   /** 30-39: seccomp (src/seccomp/plan.ts). */
   SeccompListener = 30,
-  /** Terminals (plan_wire.h): connect to the console socket first, set the pty up after pivot/setns. */
+  /** Terminals (plan_wire.h): adopt the console socket the parent connected (an fd), set the pty up after pivot/setns. */
   ConsoleConnect = 40,
   ConsoleSetup = 41,
   RuntimeHooks = 50,

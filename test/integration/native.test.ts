@@ -384,6 +384,39 @@ test('native errors become TsrunError with errno and syscall', () => {
   }
 });
 
+test('CLONE_NEWTIME (inside CSIGNAL) is never passed to clone: refused with a clear error', () => {
+  try {
+    const res = spawnInit({ initPath: initHelperPath(), cloneFlags: cloneFlags().NEWTIME, preserveFds: 0, cloneParent: false });
+    pids.add(res.pid);
+    fs.closeSync(res.syncFd);
+    assert.unreachable(`cloned pid ${res.pid} with CLONE_NEWTIME as a clone flag`);
+  } catch (e) {
+    assert.instance(e, TsrunError);
+    assert.is((e as TsrunError).context.errno, 22);
+    assert.match((e as Error).message, /CLONE_NEWTIME is not a clone flag/);
+  }
+});
+
+test('a bootstrap (MSG_BOOTSTRAP) ends in OP_FORK: the pid returned is the child, pid 1 of the namespace unshared before it', async () => {
+  const res = spawnInit({
+    initPath: initHelperPath(),
+    cloneFlags: 0,
+    bootstrap: encodePlan([{ op: Op.Unshare, fields: ['uts', 'pid', 'mnt'] }, { op: Op.Fork, fields: [] }]),
+    preserveFds: 0,
+    cloneParent: false,
+  });
+  pids.add(res.pid);
+  try {
+    const status = fs.readFileSync(`/proc/${res.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`\\nNSpid:\\s+${res.pid}\\s+1\\n`));
+    assert.is.not(fs.readlinkSync(`/proc/${res.pid}/ns/uts`), fs.readlinkSync('/proc/self/ns/uts'));
+    assert.is(fs.readFileSync(`/proc/${res.pid}/status`, 'utf8').match(/\nPPid:\s+(\d+)/)![1], String(process.pid), 'CLONE_PARENT: our child, not the exited intermediate\'s');
+  } finally {
+    fs.closeSync(res.syncFd);
+  }
+  assert.equal(await reap(res.pid), { exitCode: 1, signal: null });
+});
+
 test.after(() => {
   for (const pid of pids) {
     try {

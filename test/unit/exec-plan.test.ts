@@ -12,38 +12,44 @@ function plan(extra: Partial<Parameters<typeof buildExecPlan>[0]> = {}) {
   return buildExecPlan({
     config,
     proc: { ...config.process!, args: ['ps', 'aux'], cwd: '/tmp', user: { uid: 5, gid: 6 } },
-    initPid: 4242,
+    join: { pidfd: 5 },
     preserveFds: 1,
     ...extra,
   });
 }
 
-test('joins the init\'s namespaces from /proc/<pid>/ns: pid around the clone, the rest by setns, mnt last', () => {
+test('joins every namespace of the init at once through its pidfd, then forks into its pid namespace', () => {
   const p = plan();
-  assert.is(p.joinPidNs, '/proc/4242/ns/pid');
-  const joins = p.steps.filter((s) => s.op === Op.Setns).map(fields);
-  assert.equal(joins, [
-    ['/proc/4242/ns/ipc', 'ipc'],
-    ['/proc/4242/ns/uts', 'uts'],
-    ['/proc/4242/ns/net', 'net'],
-    ['/proc/4242/ns/mnt', 'mnt'],
+  const mask = 0x20000000 | 0x40000000 | 0x8000000 | 0x4000000 | 0x20000; // pid net ipc uts mnt
+  assert.equal(p.bootstrap.map((s) => [s.op, ...fields(s)]), [[Op.SetnsPidfd, '5', String(mask)], [Op.Fork]]);
+  assert.not.ok(p.steps.some((s) => s.op === Op.Setns || s.op === Op.SetnsPidfd || s.op === Op.Fork));
+});
+
+test('without pidfds: one setns per /proc/<pid>/ns file, user first, pid then mnt last, then the fork', () => {
+  const p = plan({ join: { nsDir: '/proc/4242/ns' } });
+  assert.equal(p.bootstrap.map((s) => [s.op, ...fields(s)]), [
+    [Op.Setns, '/proc/4242/ns/ipc', 'ipc'],
+    [Op.Setns, '/proc/4242/ns/uts', 'uts'],
+    [Op.Setns, '/proc/4242/ns/net', 'net'],
+    [Op.Setns, '/proc/4242/ns/pid', 'pid'],
+    [Op.Setns, '/proc/4242/ns/mnt', 'mnt'],
+    [Op.Fork],
   ]);
 });
 
-test('the v1 cgroups are joined before any setns, after the initial CPU affinity', () => {
+test('the v1 cgroups are joined before the namespaces, after the initial CPU affinity', () => {
   const tasks = ['/sys/fs/cgroup/pids/c/tasks', '/sys/fs/cgroup/memory/c/tasks'];
-  const ops = plan({ joinCgroups: tasks }).steps.map((s) => s.op);
-  assert.equal(ops.slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
-  assert.ok(ops.lastIndexOf(Op.JoinCgroup) < ops.indexOf(Op.Setns));
+  const ops = plan({ joinCgroups: tasks }).bootstrap.map((s) => s.op);
+  assert.equal(ops, [Op.JoinCgroup, Op.JoinCgroup, Op.SetnsPidfd, Op.Fork]);
   const withAffinity = buildExecPlan({
     config,
     proc: { ...config.process!, args: ['sh'], execCPUAffinity: { initial: '0' } },
-    initPid: 4242,
+    join: { pidfd: 4 },
     preserveFds: 0,
     joinCgroups: tasks,
-  }).steps.map((s) => s.op);
+  }).bootstrap.map((s) => s.op);
   assert.equal(withAffinity.slice(0, 3), [Op.CpuAffinity, Op.JoinCgroup, Op.JoinCgroup]);
-  assert.not.ok(plan().steps.some((s) => s.op === Op.JoinCgroup));
+  assert.not.ok(plan().bootstrap.some((s) => s.op === Op.JoinCgroup));
 });
 
 test('no fifo and no READY: limits, chdir, identity, then exec of the process', () => {
@@ -55,27 +61,29 @@ test('no fifo and no READY: limits, chdir, identity, then exec of the process', 
   assert.equal(fields(steps.find((s) => s.op === Op.Identity)!).slice(0, 2), ['5', '6']);
 });
 
-test('a terminal: connect before the joins (host path), pty set up after them, without /dev/console', () => {
-  const steps = plan({ console: { socket: '/run/x.sock', rows: 24, cols: 80 } }).steps;
-  const ops = steps.map((s) => s.op);
-  assert.ok(ops.indexOf(Op.ConsoleConnect) < ops.indexOf(Op.Setns));
-  assert.ok(ops.indexOf(Op.ConsoleSetup) > ops.lastIndexOf(Op.Setns));
-  assert.equal(fields(steps.find((s) => s.op === Op.ConsoleSetup)!), ['24', '80', '0']);
+test('a terminal: the parent-connected socket is a passed fd, the pty is set up after the joins', () => {
+  const p = plan({ console: { fd: 6, rows: 24, cols: 80 } });
+  const ops = p.steps.map((s) => s.op);
+  assert.not.ok(p.bootstrap.some((s) => s.op === Op.ConsoleConnect), 'no path lookup anywhere');
+  assert.equal(fields(p.steps[ops.indexOf(Op.ConsoleConnect)]), ['6']);
+  assert.ok(ops.indexOf(Op.ConsoleConnect) < ops.indexOf(Op.ConsoleSetup));
+  assert.equal(fields(p.steps.find((s) => s.op === Op.ConsoleSetup)!), ['24', '80', '0']);
 });
 
 test('a container without a mount namespace: the process chroots into the init\'s root after the joins', () => {
   const noMnt = JSON.parse(JSON.stringify(config)) as Spec;
   noMnt.linux!.namespaces = noMnt.linux!.namespaces!.filter((n) => n.type !== 'mount');
-  const steps = plan({ config: noMnt }).steps;
+  const p = plan({ config: noMnt, join: { nsDir: '/proc/4242/ns' }, chrootTo: '/proc/4242/root' });
+  const steps = p.steps;
   const ops = steps.map((s) => s.op);
-  assert.not.ok(steps.some((s) => s.op === Op.Setns && s.fields[1] === 'mnt'));
+  assert.not.ok(p.bootstrap.some((s) => s.op === Op.Setns && s.fields[1] === 'mnt'));
   assert.equal(fields(steps[ops.indexOf(Op.Chroot)]), ['/proc/4242/root']);
-  assert.ok(ops.lastIndexOf(Op.Setns) < ops.indexOf(Op.Chroot) && ops.indexOf(Op.Chroot) < ops.indexOf(Op.Chdir));
-  assert.not.ok(plan().steps.some((s) => s.op === Op.Chroot), 'with a mount namespace, setns is enough');
+  assert.ok(ops.indexOf(Op.Chroot) < ops.indexOf(Op.Chdir));
+  assert.not.ok(plan({ chrootTo: '/proc/4242/root' }).steps.some((s) => s.op === Op.Chroot), 'with a mount namespace, setns is enough');
 });
 
 test('exec -t: a foreground terminal clears ONLCR, no /dev/console bind', () => {
-  const setup = (foreground?: boolean) => plan({ console: { socket: '/tmp/c.sock', rows: 0, cols: 0, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
+  const setup = (foreground?: boolean) => plan({ console: { fd: 6, rows: 0, cols: 0, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
   assert.equal(fields(setup(true)), ['0', '0', '0', '1']);
   assert.equal(fields(setup(undefined)), ['0', '0', '0']);
 });
@@ -87,7 +95,7 @@ test('args[0] is looked up in the container as the process, with exec\'s "eacces
   const withHome = buildExecPlan({
     config,
     proc: { ...config.process!, args: ['./tool'], env: ['HOME=/h'], cwd: '/srv' },
-    initPid: 4242,
+    join: { pidfd: 5 },
     preserveFds: 0,
   }).steps;
   assert.not.ok(withHome.some((s) => s.op === Op.Home));

@@ -30,7 +30,7 @@ const fields = (s: PlanStep) => s.fields.map(String);
 test('default spec: namespaces become clone flags', () => {
   const plan = buildPlan(input());
   assert.is(plan.cloneFlags, CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS);
-  assert.is(plan.joinPidNs, undefined);
+  assert.equal(plan.bootstrap, [], 'nothing joined: no staged entry');
 });
 
 test('steps follow runc order and end with ready, exec', () => {
@@ -142,7 +142,7 @@ test('cgroup mount on a v1/hybrid host: tmpfs, own cgroup of each hierarchy, rem
   assert.ok(Number(fields(steps[steps.length - 1])[3]) & MS.REMOUNT);
 });
 
-test('namespace paths: pid joined around clone, others by setns, user first', () => {
+test('namespace paths: staged: join user first, then the others, then create the rest in the joined user ns, pid last, then fork', () => {
   const plan = buildPlan(
     input((c) => {
       c.linux!.namespaces = [
@@ -153,10 +153,20 @@ test('namespace paths: pid joined around clone, others by setns, user first', ()
       ];
     }),
   );
-  assert.is(plan.cloneFlags, CLONE.NEWNS);
-  assert.is(plan.joinPidNs, '/proc/1/ns/pid');
-  const joins = plan.steps.filter((s) => s.op === Op.Setns).map(fields);
-  assert.equal(joins, [['/proc/1/ns/user', 'user'], ['/var/run/netns/x', 'net']]);
+  // Not clone(NEWNS) then setns(user): that mount namespace would be owned by the host's user
+  // namespace and every mount in it would fail with EPERM.
+  assert.is(plan.cloneFlags, 0);
+  assert.equal(
+    plan.bootstrap.map((s) => [s.op, ...fields(s)]),
+    [
+      [Op.Setns, '/proc/1/ns/user', 'user'],
+      [Op.Setns, '/var/run/netns/x', 'net'],
+      [Op.Unshare, 'mnt'],
+      [Op.Setns, '/proc/1/ns/pid', 'pid'],
+      [Op.Fork],
+    ],
+  );
+  assert.not.ok(plan.steps.some((s) => s.op === Op.Setns || s.op === Op.Fork), 'no join in the plan proper');
 });
 
 test('a new cgroup namespace is unshared by the init after it joined its cgroups, not cloned', () => {
@@ -171,17 +181,22 @@ test('a new cgroup namespace is unshared by the init after it joined its cgroups
 
 test('the init joins its v1 cgroups first of all: before the console, any setns and the cgroup namespace', () => {
   const tasks = ['/sys/fs/cgroup/pids/c1/tasks', '/sys/fs/cgroup/memory/c1/tasks'];
-  const plan = buildPlan({
+  const fast = buildPlan({
     ...input((c) => {
-      c.linux!.namespaces!.push({ type: 'cgroup' }, { type: 'network', path: '/var/run/netns/x' });
+      c.linux!.namespaces!.push({ type: 'cgroup' });
       c.process!.terminal = true;
     }),
-    console: { socket: '/tmp/console.sock', rows: 0, cols: 0 },
+    console: { fd: 4, rows: 0, cols: 0 },
     joinCgroups: tasks,
   });
-  assert.equal(ops(plan.steps).slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
-  assert.equal(plan.steps.slice(0, 2).map(fields), [[tasks[0]], [tasks[1]]]);
-  assert.is(ops(plan.steps)[2], Op.ConsoleConnect);
+  assert.equal(ops(fast.steps).slice(0, 2), [Op.JoinCgroup, Op.JoinCgroup]);
+  assert.equal(fast.steps.slice(0, 2).map(fields), [[tasks[0]], [tasks[1]]]);
+  assert.ok(ops(fast.steps).indexOf(Op.Unshare) > 1);
+  assert.equal(fields(fast.steps[ops(fast.steps).indexOf(Op.ConsoleConnect)]), ['4'], 'the console socket is a passed fd');
+  // Staged (a joined netns): in the bootstrap, before the join.
+  const staged = buildPlan({ ...input((c) => c.linux!.namespaces!.push({ type: 'network', path: '/var/run/netns/x' })), joinCgroups: tasks });
+  assert.equal(ops(staged.bootstrap).slice(0, 3), [Op.JoinCgroup, Op.JoinCgroup, Op.Setns]);
+  assert.not.ok(ops(staged.steps).includes(Op.JoinCgroup));
   assert.not.ok(ops(buildPlan(input()).steps).includes(Op.JoinCgroup));
 });
 
@@ -205,7 +220,7 @@ test('no mount namespace: the caller\'s mount table is never touched, the init c
   assert.ok(o.indexOf(Op.Chroot) < o.indexOf(Op.Chdir));
   assert.ok(o.includes(Op.Hostname) && o.includes(Op.Identity) && o.at(-1) === Op.Exec);
   // A terminal: the pty is made before the chroot (the rootfs has no devpts) and not bound onto /dev/console.
-  const tty = buildPlan({ ...input(noMnt), console: { socket: '/run/c.sock', rows: 24, cols: 80 } });
+  const tty = buildPlan({ ...input(noMnt), console: { fd: 5, rows: 24, cols: 80 } });
   const to = ops(tty.steps);
   assert.ok(to.indexOf(Op.ConsoleSetup) < to.indexOf(Op.Chroot));
   assert.equal(fields(tty.steps[to.indexOf(Op.ConsoleSetup)]), ['24', '80', '0']);
@@ -250,7 +265,7 @@ test('read-only tmpfs and /dev mounts are made writable and remounted read-only 
       c.mounts!.push({ destination: '/rw', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'rw'] });
       c.mounts!.push({ destination: '/bound', type: 'bind', source: '/srv', options: ['rbind', 'ro'] });
     }),
-    console: { socket: '/tmp/console.sock', rows: 0, cols: 0 },
+    console: { fd: 5, rows: 0, cols: 0 },
   });
   const o = ops(plan.steps);
   const mountOf = (dest: string) => plan.steps.find((s) => s.op === Op.Mount && fields(s)[1] === dest)!;
@@ -268,7 +283,7 @@ test('read-only tmpfs and /dev mounts are made writable and remounted read-only 
 
 test('a foreground terminal clears ONLCR (4th field); a console socket leaves the pty as is', () => {
   const setup = (foreground?: boolean) =>
-    buildPlan({ ...input(), console: { socket: '/tmp/c.sock', rows: 2, cols: 3, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
+    buildPlan({ ...input(), console: { fd: 5, rows: 2, cols: 3, foreground } }).steps.find((s) => s.op === Op.ConsoleSetup)!;
   assert.equal(fields(setup(true)), ['2', '3', '1', '1']);
   assert.equal(fields(setup(false)), ['2', '3', '1']);
 });
