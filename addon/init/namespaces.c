@@ -38,6 +38,17 @@ static int ns_type(const char *name) {
   return -1;
 }
 
+/* Our host ids are not mapped in a joined user namespace: become its root,
+ * as runc does after joining, so that what we create there (an exec's pty)
+ * is owned by an id of the namespace and can be given to the user. A
+ * namespace without 0 mapped (EINVAL) leaves the ids to OP_IDENTITY. */
+static void become_joined_userns_root(void) {
+  if (setresgid(0, 0, 0) < 0 && errno != EINVAL) die(errno, "setns user: setresgid 0");
+  if (setresuid(0, 0, 0) < 0 && errno != EINVAL) die(errno, "setns user: setresuid 0");
+  /* A credential change may reset the dumpable flag (fs.suid_dumpable). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die(errno, "prctl PR_SET_DUMPABLE");
+}
+
 void op_setns(const struct op *o) {
   const char *path = fstr(o, 0), *name = fstr(o, 1);
   int type = ns_type(name);
@@ -46,14 +57,7 @@ void op_setns(const struct op *o) {
   if (fd < 0) die(errno, "setns: open %s namespace %s", name, path);
   if (setns(fd, type) < 0) die(errno, "setns %s namespace %s", name, path);
   close(fd);
-  /* Our host ids are not mapped in a joined user namespace: become its root,
-   * as runc does after joining, so that what we create there (an exec's pty)
-   * is owned by an id of the namespace and can be given to the user. A
-   * namespace without 0 mapped (EINVAL) leaves the ids to OP_IDENTITY. */
-  if (type == CLONE_NEWUSER) {
-    if (setresgid(0, 0, 0) < 0 && errno != EINVAL) die(errno, "setns user: setresgid 0");
-    if (setresuid(0, 0, 0) < 0 && errno != EINVAL) die(errno, "setns user: setresuid 0");
-  }
+  if (type == CLONE_NEWUSER) become_joined_userns_root();
 }
 
 /* Kernels before 5.8: open every namespace file of the pidfd's process
@@ -91,6 +95,7 @@ void op_setns_pidfd(const struct op *o) {
     setns_pidfd_fallback(fd, mask);
   }
   close(fd);
+  if (mask & CLONE_NEWUSER) become_joined_userns_root();
 }
 
 static void expect_mapped(void) {

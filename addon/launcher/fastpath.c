@@ -6,7 +6,7 @@
  * is already gone. For runc each is a ~5 ms Go start; for tsrun a Node start,
  * the most of what `docker stop` and CRI StopContainer cost beyond runc.
  *
- *   delete --force <id>   when <root>/<id> does not exist          → 0
+ *   delete --force <id>   when neither <root>/<id> nor its lock exists → 0
  *   kill --all <id> [sig] when the init recorded in state.json is
  *                         gone, a zombie, or its pid was reused     → 0
  *
@@ -171,6 +171,17 @@ int fast_path(int argc, char **argv) {
     static char dir[FP_PATH_MAX];
     if (!join(dir, root, pos[0], 0)) return -1;
     long r = sys4(__NR_faccessat, AT_FDCWD, (long)dir, 0 /* F_OK */, 0);
+    if (r != -ENOENT) return -1;
+    /* A lock without a directory is a create killed right after locking: the
+     * CLI takes the dead owner's lock over and removes it (src/commands/delete.ts). */
+    static char id_lock[MAX_ID + 8];
+    size_t n = len(pos[0]);
+    id_lock[0] = '.';
+    for (size_t k = 0; k < n; k++) id_lock[1 + k] = pos[0][k];
+    const char *sfx = ".lock";
+    for (size_t k = 0; k < 6; k++) id_lock[1 + n + k] = sfx[k];
+    if (!join(dir, root, id_lock, 0)) return -1;
+    r = sys4(__NR_faccessat, AT_FDCWD, (long)dir, 0 /* F_OK */, 0);
     return r == -ENOENT ? 0 : -1;
   }
   if (npos == 2 && !plain_signal(pos[1])) return -1;

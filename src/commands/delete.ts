@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { lockPath, withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
 import { containerDirExists, loadState, type StateRecord } from '../state/store';
+import { stepClock } from '../log/steps';
 
 export const run: CommandRun = (inv) => {
   const root = inv.globals.root;
@@ -32,7 +33,9 @@ export const run: CommandRun = (inv) => {
     }
     return 0;
   }
+  const clock = stepClock('delete');
   return withLock(root, id, () => {
+    clock.mark('locked');
     try {
       rec = loadState(root, id);
     } catch (e) {
@@ -55,7 +58,9 @@ export const run: CommandRun = (inv) => {
         // HOOK(paused): a paused container must be thawed after SIGKILL for it to die.
         killAndWait(rec);
     }
+    clock.mark(`${status}: processes gone`);
     destroyContainer(root, id, rec);
+    clock.mark('cgroups and state removed');
     return 0;
   });
 };

@@ -6,14 +6,18 @@ import { containerDir } from '../state/paths';
 import { withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
 import { loadState } from '../state/store';
+import { stepClock } from '../log/steps';
 
 export const run: CommandRun = (inv) => {
   const root = inv.globals.root;
   const id = inv.positionals[0];
+  const clock = stepClock('start');
   loadState(root, id); // ERR_NOT_EXIST before touching the root
   return withLock(root, id, () => {
+    clock.mark('locked');
     const rec = loadState(root, id);
     const status = containerStatus(root, rec);
+    clock.mark('state-read');
     switch (status) {
       case 'created':
         break;
@@ -27,6 +31,7 @@ export const run: CommandRun = (inv) => {
     // The one exec.fifo protocol, shared with `run`: one byte, O_NONBLOCK (ENXIO = init gone), unlink.
     // Plain exec-fifo release, or with start hooks: wait for the exec, then poststart (src/hooks/start.ts).
     startContainer(containerDir(root, id), rec);
+    clock.mark('released');
     return 0;
   });
 };

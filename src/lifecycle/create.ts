@@ -14,6 +14,7 @@ import type { Globals } from '../cli/types';
 import { loadBundleConfig } from '../config/load';
 import { resolveInRoot } from '../config/semantic';
 import { getLogger, rfc3339 } from '../log/logger';
+import { stepClock, type StepClock } from '../log/steps';
 import { readHostCgroups } from '../plan/host-cgroups';
 import { spawnInit, mkfifo, initHelperPath, unixConnect } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
@@ -66,7 +67,12 @@ export interface Created {
  */
 const KILL_AT = process.env.TSRUN_TEST_KILL_AT;
 
+/** Step timing for --debug (log/steps.ts): each named point logs the time since the previous one. */
+let clock: StepClock | undefined;
+
+/** A named step boundary of create: timed with --debug, a kill point for the crash tests. */
 function killPoint(name: string): void {
+  clock?.mark(name);
   if (KILL_AT !== name) return;
   process.kill(process.pid, 'SIGKILL');
   for (;;) sleepSync(1000);
@@ -75,7 +81,9 @@ function killPoint(name: string): void {
 export function createContainer(opts: CreateOptions): Created {
   validateId(opts.id);
   const log = getLogger();
+  clock = stepClock('create');
   const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle);
+  killPoint('config-loaded');
   for (const w of warnings) log.warn(w);
   const proc = config.process;
   if (!proc) throw new TsrunError('config.json: "process" is required to create a container');

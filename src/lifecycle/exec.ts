@@ -15,6 +15,7 @@ import type { Globals } from '../cli/types';
 import { loadBundleConfig } from '../config/load';
 import type { Process, Spec } from '../config/types';
 import { formatValidationError, validateConfig } from '../config/validators';
+import { stepClock } from '../log/steps';
 import { getLogger } from '../log/logger';
 import { buildExecPlan } from '../plan/exec-plan';
 import { Msg } from '../plan/ops';
@@ -189,7 +190,9 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     socket = own.path;
   }
   // The container's seccomp profile, with this process's no_new_privs deciding where it loads (runc).
+  const clock = stepClock('exec');
   const seccomp = prepareSeccomp({ ...config, process: proc }, log);
+  clock.mark('state read, seccomp compiled');
   let pid = 0;
   let proxy: TtyProxy | undefined;
   try {
@@ -254,8 +257,10 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
       if (unifiedDir && !child.inCgroup) addToCgroup(unifiedDir, pid);
+      clock.mark('joined (cgroups, namespaces, fork)');
       sendPlan(child.syncFd, child.steps);
       awaitExec(child.syncFd);
+      clock.mark('process set up and exec\'d');
     } finally {
       fs.closeSync(child.syncFd);
     }

@@ -135,7 +135,8 @@ function execContainer(): string {
 test('exec -p with a process that has no user runs as 0:0 (runc)', () => {
   const id = execContainer();
   const p = path.join(sb.dir, 'nouser.json');
-  fs.writeFileSync(p, JSON.stringify({ args: ['id'], cwd: '/' }));
+  // No user (the point); PATH given, as runc searches only the process's own PATH.
+  fs.writeFileSync(p, JSON.stringify({ args: ['id'], cwd: '/', env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] }));
   const r = sb.tsrun(['exec', '-p', p, id]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /^uid=0\(root\) gid=0\(root\)/);

@@ -92,7 +92,6 @@ test('unavailable LSMs and resctrl: clear errors, nothing left behind', () => {
   const cases: [boolean, (c: Record<string, any>) => void, RegExp][] = [
     [apparmorEnabled(), (c) => (c.process.apparmorProfile = 'tsrun-test'), /process\.apparmorProfile: profile \\?"tsrun-test\\?" requested, but AppArmor is not enabled on this host/],
     [selinuxEnabled(), (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), /process\.selinuxLabel: .*SELinux is not enabled/],
-    [selinuxEnabled(), (c) => (c.linux.mountLabel = 'system_u:object_r:container_file_t:s0'), /linux\.mountLabel: .*SELinux is not enabled/],
     [!!resctrlMount(), (c) => (c.linux.intelRdt = { l3CacheSchema: 'L3:0=ff' }), /linux\.intelRdt: Intel RDT needs a mounted resctrl filesystem/],
   ];
   for (const [available, edit, want] of cases) {

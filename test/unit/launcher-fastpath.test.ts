@@ -69,9 +69,11 @@ test('kill --all of a container whose init is gone: 0 without Node', () => {
 test('everything else reaches the CLI', () => {
   writeState('live', process.pid, selfStart);
   fs.mkdirSync(path.join(root, 'halfmade'), { recursive: true });
+  fs.writeFileSync(path.join(root, '.locked-only.lock'), '1 1'); // a create killed right after it locked
   const cases: string[][] = [
     ['--root', root, 'delete', 'gone'], // no --force: "container does not exist"
     ['--root', root, 'delete', '--force', 'halfmade'], // exists (a create that died half-way)
+    ['--root', root, 'delete', '--force', 'locked-only'], // its lock alone: the CLI removes it
     ['--root', root, 'kill', '--all', 'live', '9'], // a live init: a real kill
     ['--root', root, 'kill', 'reused', '9'], // no --all: "not running"
     ['--root', root, 'kill', '--all', 'reused', 'KILL'], // a signal name: the CLI parses it
