@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { TsrunError } from '../errors';
 import { checkHostExtras } from '../lifecycle/host-extras';
 import { readHostCgroups } from '../plan/host-cgroups';
+import { hugePageSizes } from '../cgroups/stats';
 import { normalizeDeviations } from './deviations';
 import { adaptToHost } from './host-adapt';
 import { checkSemantics } from './semantic';
@@ -121,30 +122,8 @@ function resolveRootfs(bundle: string, rootPath: string): string {
 }
 
 /** Page sizes this host offers, as the spec spells them ("2MB", "1GB", "64KB"). */
-export function hostHugepageSizes(dir = '/sys/kernel/mm/hugepages'): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const n of names) {
-    const m = /^hugepages-(\d+)kB$/.exec(n);
-    if (!m) continue;
-    let kb = Number(m[1]);
-    let unit = 'KB';
-    if (kb % 1024 === 0) {
-      kb /= 1024;
-      unit = 'MB';
-      if (kb % 1024 === 0) {
-        kb /= 1024;
-        unit = 'GB';
-      }
-    }
-    out.push(`${kb}${unit}`);
-  }
-  return out.sort();
+export function hostHugepageSizes(): string[] {
+  return hugePageSizes().sort();
 }
 
 /** linux.resources keys → the cgroup controllers that serve them (either is enough). */
