@@ -525,3 +525,11 @@ export function releaseV1Hierarchies(hierarchies: string[]): void {
     }
   }
 }
+
+/** containerd 1.6 puts shim sockets and ctr's default fifos here whatever its state dir. */
+export const SHARED_RUN_DIRS = ['/run/containerd', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd/runc'];
+
+/** The shared run dirs that do not exist yet: a daemon that creates them removes them again. */
+export function missingSharedRunDirs(): string[] {
+  return SHARED_RUN_DIRS.filter((d) => !fs.existsSync(d));
+}

@@ -28,6 +28,7 @@ import {
   alive,
   forceDeleteAll,
   killPids,
+  missingSharedRunDirs,
   pidsMentioning,
   removeCgroupTree,
   rmdirIfEmpty,
@@ -38,18 +39,19 @@ import {
 } from './clients';
 
 const PREFIX = 'tsrun-clients-ctrd-';
-/** containerd 1.6 puts shim sockets and ctr's default fifos here whatever its state dir. */
-const SHARED_RUN_DIRS = ['/run/containerd', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd/runc'];
 
-function configToml(dir: string): string {
+/**
+ * The config.toml of a private containerd (own root, state, sockets; no snapshotters that need extra
+ * setup, no tracing exporters). `cri: false` disables the CRI plugin (it wants CNI and a network);
+ * with CRI the caller appends its plugin section.
+ */
+export function baseConfigToml(dir: string, opts: { cri: boolean }): string {
   const q = JSON.stringify;
   return `version = 2
 root = ${q(path.join(dir, 'root'))}
 state = ${q(path.join(dir, 'state'))}
-# No CRI (it wants CNI and a network), no snapshotters that need extra setup, no tracing exporters.
 disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
+${opts.cri ? '' : '  "io.containerd.grpc.v1.cri",\n'}  "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",
   "io.containerd.snapshotter.v1.zfs",
@@ -75,6 +77,10 @@ disabled_plugins = [
 `;
 }
 
+function configToml(dir: string): string {
+  return baseConfigToml(dir, { cri: false });
+}
+
 export class Containerd {
   readonly dir: string;
   readonly sock: string;
@@ -98,7 +104,7 @@ export class Containerd {
 
   /** Starts the daemon and waits until `ctr version` answers. Returns the start-up time in ms. */
   start(): number {
-    for (const d of SHARED_RUN_DIRS) if (!fs.existsSync(d)) this.createdRunDirs.push(d);
+    this.createdRunDirs.push(...missingSharedRunDirs());
     const cfg = path.join(this.dir, 'config.toml');
     fs.writeFileSync(cfg, configToml(this.dir));
     const logFd = fs.openSync(this.log, 'a');

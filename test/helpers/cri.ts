@@ -33,6 +33,7 @@ import {
   alive,
   forceDeleteAll,
   killPids,
+  missingSharedRunDirs,
   pidsMentioning,
   removeCgroupTree,
   rmdirIfEmpty,
@@ -42,9 +43,9 @@ import {
   waitFor,
 } from './clients';
 import { buildBusyboxImage } from './oci-image';
+import { baseConfigToml } from './containerd';
 
 const PREFIX = 'tsrun-clients-cri-';
-const SHARED_RUN_DIRS = ['/run/containerd', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd/runc'];
 export const CRI_IMAGE = 'localhost/tsrun-busybox:latest';
 export const PAUSE_IMAGE = 'localhost/tsrun-pause:latest';
 const PROTO = path.join(REPO, 'test/fixtures/cri/api.proto');
@@ -65,34 +66,7 @@ export function criConfigToml(dir: string): string {
         Root = ${q(runtimeRoot(dir, rt))}
         SystemdCgroup = false`,
   ).join('\n');
-  return `version = 2
-root = ${q(path.join(dir, 'root'))}
-state = ${q(path.join(dir, 'state'))}
-disabled_plugins = [
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-]
-
-[grpc]
-  address = ${q(path.join(dir, 'containerd.sock'))}
-
-[ttrpc]
-  address = ${q(path.join(dir, 'containerd.sock.ttrpc'))}
-
-[debug]
-  address = ""
-  level = "info"
-
-[metrics]
-  address = ""
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = ${q(path.join(dir, 'opt'))}
-
+  return `${baseConfigToml(dir, { cri: true })}
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = ${q(PAUSE_IMAGE)}
   # Root lacks CAP_SYS_RESOURCE on some hosts (VMs, nested containers): never ask for a lower oom_score_adj than ours.
@@ -163,7 +137,7 @@ export class Cri {
 
   /** Starts containerd, imports the images, connects the client. Returns the start-up time in ms. */
   start(): number {
-    for (const d of SHARED_RUN_DIRS) if (!fs.existsSync(d)) this.createdRunDirs.push(d);
+    this.createdRunDirs.push(...missingSharedRunDirs());
     const cfg = path.join(this.dir, 'config.toml');
     fs.writeFileSync(cfg, criConfigToml(this.dir));
     const logFd = fs.openSync(this.log, 'a');

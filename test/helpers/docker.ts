@@ -31,6 +31,7 @@ import {
   alive,
   forceDeleteAll,
   killPids,
+  missingSharedRunDirs,
   pidsMentioning,
   removeCgroupTree,
   rmdirIfEmpty,
@@ -41,8 +42,6 @@ import {
 } from './clients';
 
 const PREFIX = 'tsrun-clients-docker-';
-/** containerd 1.6 puts shim sockets here whatever its state dir. */
-const SHARED_RUN_DIRS = ['/run/containerd', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd/runc'];
 /** dockerd 20.10 writes its trust key here (not under --data-root). */
 const KEY_FILE = '/etc/docker/key.json';
 
@@ -121,7 +120,7 @@ export class Docker {
 
   /** Starts dockerd and waits until `docker version` answers. Returns the start-up time in ms. */
   start(): number {
-    for (const d of SHARED_RUN_DIRS) if (!fs.existsSync(d)) this.createdRunDirs.push(d);
+    this.createdRunDirs.push(...missingSharedRunDirs());
     this.createdEtcDocker = !fs.existsSync(path.dirname(KEY_FILE));
     this.createdKey = !fs.existsSync(KEY_FILE);
     const cfg = path.join(this.dir, 'daemon.json');
