@@ -52,7 +52,7 @@ void op_timens(const struct op *o) {
   for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
     if (fd < 0) die(errno, "open /proc/self/timens_offsets");
-    if (write_full(fd, line, strlen(line)) < 0) die(errno, "write time namespace offset '%s'", line);
+    if (fd_write_full(fd, line, strlen(line)) < 0) die(errno, "write time namespace offset '%s'", line);
     close(fd);
   }
   free(copy);

@@ -43,7 +43,7 @@ void op_runtime_hooks(const struct op *o) {
   if (ctx.sync_fd < 0) die(EBADF, "runtime hooks: no sync socket (plan order)");
   send_msg(MSG_HOOKS, NULL, 0);
   uint32_t hdr[2];
-  int r = read_full(ctx.sync_fd, hdr, sizeof hdr);
+  int r = fd_read_full(ctx.sync_fd, hdr, sizeof hdr);
   /* The parent kills us when a hook fails; EOF means it is gone. */
   if (r == 1) _exit(1);
   if (r < 0) die(errno, "runtime hooks: read sync socket");

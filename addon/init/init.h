@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "fd_io.h"
 #include "plan_wire.h"
 
 /* One field of an op. data is a malloc'd copy with a trailing NUL added, so
@@ -59,8 +60,6 @@ _Noreturn void die_text(int err, const char *fmt, ...) __attribute__((format(pri
 const char *op_name(uint32_t code);
 
 /* wire.c */
-int read_full(int fd, void *buf, size_t len);   /* 0 ok, 1 EOF, -1 errno */
-int write_full(int fd, const void *buf, size_t len);
 /* MSG_PLAN (or MSG_BOOTSTRAP when bootstrap_ok) into out; returns the type.
  * Dies on malformed input. */
 uint32_t read_plan(int fd, struct plan *out, bool bootstrap_ok);

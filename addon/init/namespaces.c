@@ -100,12 +100,12 @@ void op_setns_pidfd(const struct op *o) {
 
 static void expect_mapped(void) {
   uint32_t hdr[2];
-  int r = read_full(ctx.sync_fd, hdr, sizeof hdr);
+  int r = fd_read_full(ctx.sync_fd, hdr, sizeof hdr);
   if (r == 1) _exit(1); /* the parent gave up; it reports why */
   if (r < 0) die(errno, "user namespace: read sync socket");
   if (hdr[0] != MSG_USERNS_MAPPED || hdr[1] != 1) die(EPROTO, "user namespace: expected the maps, got message %u", hdr[0]);
   char c;
-  if (read_full(ctx.sync_fd, &c, 1) != 0) die(EPROTO, "user namespace: truncated message");
+  if (fd_read_full(ctx.sync_fd, &c, 1) != 0) die(EPROTO, "user namespace: truncated message");
   if (c != 'm') return;
   /* Raw syscalls: no other thread exists, and glibc's setxid broadcast is
    * pointless here. */

@@ -78,7 +78,7 @@ void write_proc_file(const char *rel, const char *value) {
   struct statfs sfs;
   if (fstatfs((int)fd, &sfs) < 0) die(errno, "statfs /proc/%s", rel);
   if (sfs.f_type != PROC_SUPER_MAGIC) die(EXDEV, "/proc/%s is not on procfs", rel);
-  if (write_full((int)fd, value, strlen(value)) < 0) die(errno, "write '%s' to /proc/%s", value, rel);
+  if (fd_write_full((int)fd, value, strlen(value)) < 0) die(errno, "write '%s' to /proc/%s", value, rel);
   close((int)fd);
 }
 

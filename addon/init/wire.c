@@ -10,31 +10,6 @@
 
 #define MAX_PLAN (64u << 20) /* seccomp programs and long env lists fit easily */
 
-int read_full(int fd, void *buf, size_t len) {
-  char *p = buf;
-  while (len) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n == 0) return 1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-int write_full(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 struct cursor {
   const char *p;
   size_t left;
@@ -83,14 +58,14 @@ static void decode(const char *buf, size_t len, struct plan *out) {
 
 uint32_t read_plan(int fd, struct plan *out, bool bootstrap_ok) {
   uint32_t hdr[2];
-  int r = read_full(fd, hdr, sizeof hdr);
+  int r = fd_read_full(fd, hdr, sizeof hdr);
   if (r == 1) _exit(1); /* parent gave up before sending a plan: exit silently */
   if (r < 0) die(errno, "read plan header");
   if (hdr[0] != MSG_PLAN && !(bootstrap_ok && hdr[0] == MSG_BOOTSTRAP))
     die(EPROTO, "expected plan message, got type %u", hdr[0]);
   if (hdr[1] > MAX_PLAN) die(EMSGSIZE, "plan of %u bytes", hdr[1]);
   char *buf = xcalloc(hdr[1], 1);
-  r = read_full(fd, buf, hdr[1]);
+  r = fd_read_full(fd, buf, hdr[1]);
   if (r == 1) _exit(1);
   if (r < 0) die(errno, "read plan");
   decode(buf, hdr[1], out);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd_io.h"
 #include "plan_wire.h"
 
 #ifndef MFD_EXEC
@@ -293,54 +294,28 @@ pid_t clone_child(unsigned long flags, int cgroup_fd) {
   return static_cast<pid_t>(syscall(SYS_clone3, &ca, sizeof ca));
 }
 
-int write_all(int fd, const void *buf, size_t len) {
-  const char *p = static_cast<const char *>(buf);
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return 0;
-}
-
-// 0 ok, 1 EOF, -1 errno.
-int read_all(int fd, void *buf, size_t len) {
-  char *p = static_cast<char *>(buf);
-  while (len) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n == 0) return 1;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return 0;
-}
-
 // The parent's half of the staged entry (plan_wire.h MSG_BOOTSTRAP): sends
 // the namespace ops, writes the maps when the helper made a user namespace,
 // and returns the pid OP_FORK reports. Frames from the helper are bounded:
 // none of these carries more than an error line.
 int drive_bootstrap(const spawn_request &req, pid_t helper, int sock, pid_t *child, native_error *err) {
   uint32_t hdr[2] = {MSG_BOOTSTRAP, static_cast<uint32_t>(req.bootstrap.size())};
-  if (write_all(sock, hdr, sizeof hdr) < 0 || write_all(sock, req.bootstrap.data(), req.bootstrap.size()) < 0)
+  if (fd_write_full(sock, hdr, sizeof hdr) < 0 || fd_write_full(sock, req.bootstrap.data(), req.bootstrap.size()) < 0)
     return native_fail(err, errno, "write", "sync socket (namespace stages)");
   for (;;) {
-    int r = read_all(sock, hdr, sizeof hdr);
+    int r = fd_read_full(sock, hdr, sizeof hdr);
     if (r == 1) return native_fail(err, EPIPE, "read", "init helper exited while entering the namespaces");
     if (r < 0) return native_fail(err, errno, "read", "sync socket (namespace stages)");
     char payload[1024];
     if (hdr[1] > sizeof payload) return native_fail(err, EPROTO, "read", "init helper sent a frame of %u bytes", hdr[1]);
-    if (hdr[1] && read_all(sock, payload, hdr[1]) != 0)
+    if (hdr[1] && fd_read_full(sock, payload, hdr[1]) != 0)
       return native_fail(err, EPROTO, "read", "init helper exited in the middle of a message");
     switch (hdr[0]) {
       case MSG_USERNS_MAPS: {
         if (write_id_maps(req, helper, err) < 0) return -1;
         uint32_t h[2] = {MSG_USERNS_MAPPED, 1};
         char go = has_maps(req) ? 'm' : 'n';
-        if (write_all(sock, h, sizeof h) < 0 || write_all(sock, &go, 1) < 0)
+        if (fd_write_full(sock, h, sizeof h) < 0 || fd_write_full(sock, &go, 1) < 0)
           return native_fail(err, errno, "write", "sync socket (user namespace ready)");
         break;
       }

@@ -85,7 +85,8 @@ export function neededControllers(r: LinuxResources | undefined, rules: DeviceRu
   return out;
 }
 
-function available(dir: string): Set<string> {
+/** The controllers a cgroup2 directory offers (its cgroup.controllers); empty when unreadable. */
+export function available(dir: string): Set<string> {
   return new Set((cgReadOpt(dir, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean));
 }
 

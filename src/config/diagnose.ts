@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { TsrunError } from '../errors';
 import { checkHostExtras } from '../lifecycle/host-extras';
 import { readHostCgroups } from '../plan/host-cgroups';
+import { available } from '../cgroups/manager';
 import { hugePageSizes } from '../cgroups/stats';
 import { normalizeDeviations } from './deviations';
 import { adaptToHost } from './host-adapt';
@@ -139,17 +140,7 @@ const RESOURCE_CONTROLLERS: Readonly<Record<string, readonly string[]>> = {
 
 function hostControllers(): Set<string> {
   const have = new Set<string>();
-  const { mounts } = readHostCgroups();
-  for (const m of mounts) {
-    if (m.fsType === 'cgroup') for (const c of m.controllers) have.add(c);
-    else {
-      try {
-        for (const c of fs.readFileSync(path.join(m.mountPoint, 'cgroup.controllers'), 'utf8').trim().split(/\s+/)) if (c) have.add(c);
-      } catch {
-        /* an unreadable cgroup2 mount offers nothing we can count on */
-      }
-    }
-  }
+  for (const m of readHostCgroups().mounts) for (const c of m.fsType === 'cgroup' ? m.controllers : available(m.mountPoint)) have.add(c);
   return have;
 }
 
