@@ -31,11 +31,18 @@ export function specRule(d: DeviceCgroup): DeviceRule {
   return { allow: d.allow, type: t, major: d.major ?? -1, minor: d.minor ?? -1, access: access || 'rwm' };
 }
 
-/** The full ordered rule list for a container (undefined = no device cgroup rules at all). */
-export function deviceRules(specRules: DeviceCgroup[] | undefined, linuxDevices: Device[] | undefined): DeviceRule[] | undefined {
-  if (specRules === undefined) return undefined;
+const DENY_ALL: DeviceRule = { allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' };
+
+/**
+ * The full ordered rule list for a container. As runc, the device cgroup is always set up,
+ * deny-by-default: no linux.resources.devices still means only the default devices (runc's
+ * devices.list for such a config), never every device. `unrestricted` (rootless, where the
+ * device cgroup cannot be written) with no rules gives undefined: no device cgroup at all.
+ */
+export function deviceRules(specRules: DeviceCgroup[] | undefined, linuxDevices: Device[] | undefined, unrestricted = false): DeviceRule[] | undefined {
+  if (specRules === undefined && unrestricted) return undefined;
   const paths = new Set((linuxDevices ?? []).map((d) => d.path));
-  const rules = specRules.map(specRule);
+  const rules = [{ ...DENY_ALL }, ...(specRules ?? []).map(specRule)];
   for (const d of DEFAULT_ALLOWED) if (!d.path || !paths.has(d.path)) rules.push({ ...d.rule });
   return rules;
 }

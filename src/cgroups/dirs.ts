@@ -78,6 +78,8 @@ export class CgroupDirs {
 
   /** Removes the directories this container created (deepest first), retrying while processes drain. */
   destroy(): void {
+    // systemd removes the unit's cgroups (those it made) when the scope stops; ours follow.
+    if (this.record.systemdUnit) (require('./systemd') as typeof import('./systemd')).stopScope(this.record.systemdUnit);
     const created = [...this.record.created].reverse();
     const leaves = new Set(Object.values(this.record.paths));
     let firstError: unknown;

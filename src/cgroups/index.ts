@@ -8,7 +8,7 @@
  *   kill:    openCgroup(rec.cgroup).killAll(sig)   (no own pid namespace / --all)
  *   state:   openCgroup(rec.cgroup).isFrozen() → status "paused"
  */
-export { prepareCgroup, openCgroup, neededControllers, type CgroupHandle, type OpenCgroup } from './manager';
+export { prepareCgroup, openCgroup, neededControllers, usesSystemd, type CgroupHandle, type OpenCgroup } from './manager';
 export { selfJoinTargets } from './dirs';
 export type { CgroupRecord, CgroupSpec, CgroupMode, Stats, DeviceRule, BlockIO, Network } from './types';
 export { detectLayout, hostLayout, layoutFromTree, type Layout } from './layout';

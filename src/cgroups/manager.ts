@@ -23,7 +23,7 @@ import { checkBlockIO, checkHugepageLimits, RESOURCE_FIELD } from './knobs';
 import { hostLayout, type Layout } from './layout';
 import { resolvePaths } from './paths';
 import { collectStats } from './stats';
-import { systemdDriver } from './systemd';
+import { ERR_NO_SYSTEMD, setScopeResources, startScope, stopScope, systemdRunning, systemdUnit } from './systemd';
 import type { BlockIO, CgroupRecord, CgroupSpec, DeviceRule, Network, Stats } from './types';
 import * as v1blkio from './v1/blkio';
 import * as v1cpu from './v1/cpu';
@@ -241,6 +241,7 @@ class Cgroup extends CgroupDirs implements OpenCgroup {
     if (this.record.mode === 'disabled') throw new TsrunError('cannot update resources: the container has no cgroup (cgroup manager disabled)');
     // Device rules are not updated (runc neither): re-applying them on v1 would open a deny-all window.
     applyResources(this.record, { ...r, devices: undefined }, undefined, this.ctx(true));
+    if (this.record.systemdUnit) setScopeResources(this.record.systemdUnit, r, this.record.mode === 'v2');
   }
 
   oomKillCount(): number | undefined {
@@ -259,14 +260,48 @@ const DISABLED: CgroupRecord = { version: 1, mode: 'disabled', paths: {}, create
  */
 export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
   if (spec.manager === 'disabled') return new Cgroup({ ...DISABLED, paths: {}, created: [] });
-  if (spec.systemd || spec.manager === 'systemd') systemdDriver(spec.cgroupsPath);
   const layout = hostLayout(fsRoot);
+  if (usesSystemd(spec)) return createWithSystemd(layout, spec);
   return createIn(layout, spec);
 }
 
-function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
+export function usesSystemd(spec: Pick<CgroupSpec, 'systemd' | 'manager'>): boolean {
+  return spec.manager === 'systemd' || (spec.systemd && spec.manager !== 'cgroupfs' && spec.manager !== 'disabled');
+}
+
+/**
+ * systemd makes the scope (with the init in it) in every hierarchy it manages; the cgroupfs code
+ * then makes what is missing (v1 controllers systemd leaves alone) and writes the resources there.
+ */
+function createWithSystemd(layout: Layout, spec: CgroupSpec): Cgroup {
+  const unit = systemdUnit(spec.cgroupsPath, spec.id, spec.rootless);
+  if (!systemdRunning()) throw new TsrunError(ERR_NO_SYSTEMD);
+  if (spec.pid === undefined) throw new TsrunError('systemd cgroup driver: the scope is started with the init in it, but no pid was given');
+  // Recorded before the unit exists: a delete after a crash here stops it.
+  spec.onPlanned?.({ version: 1, mode: layout.mode, paths: {}, created: [], systemdUnit: unit.unit });
+  startScope(unit, spec.pid, spec.id, spec.resources, containerDeviceRules(layout, spec), layout.mode === 'v2');
+  try {
+    return createIn(layout, { ...spec, cgroupsPath: unit.cgroupPath }, unit.unit);
+  } catch (e) {
+    try {
+      stopScope(unit.unit);
+    } catch {
+      /* the original error matters */
+    }
+    throw e;
+  }
+}
+
+/** runc's default device rules apply where there is a device cgroup; asked-for rules fail without one. */
+function containerDeviceRules(layout: Layout, spec: CgroupSpec): DeviceRule[] | undefined {
+  const asked = spec.resources?.devices;
+  if (asked === undefined && layout.mode !== 'v2' && !layout.v1.some((h) => h.controllers.includes('devices'))) return undefined;
+  return deviceRules(asked, spec.devices, spec.rootless);
+}
+
+function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): Cgroup {
   const r = spec.resources ?? {};
-  const rules = deviceRules(r.devices, spec.devices);
+  const rules = containerDeviceRules(layout, spec);
   unified.validateKeys(r.unified);
   if (layout.mode === 'v1' && r.unified && Object.keys(r.unified).length) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
   const paths = resolvePaths(layout, spec.cgroupsPath, spec.id);
@@ -297,6 +332,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
   }
   const rec: CgroupRecord = { version: 1, mode: layout.mode, paths: {}, created: [] };
   if (layout.fake) rec.fake = true;
+  if (systemdUnitName) rec.systemdUnit = systemdUnitName;
   if (fallback.length) rec.v2Fallback = fallback;
   if (v2Enable.length) rec.v2Controllers = v2Enable;
   const cg = new Cgroup(rec, layout.fake);
@@ -333,7 +369,8 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
         cg.warnings.push(`not joining the cgroup2 hierarchy: ${(e as Error).message}`);
       }
     }
-    const busy = processesInJoined(rec);
+    // systemd's scope already holds the init: not someone else's cgroup being joined.
+    const busy = systemdUnitName ? 0 : processesInJoined(rec);
     if (busy > 0) cg.warnings.push(`container's cgroup is not empty: ${busy} process(es) found`);
     applyResources(rec, r, rules, { update: false, warn: (m) => cg.warnings.push(m) });
   } catch (e) {

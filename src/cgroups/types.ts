@@ -25,6 +25,8 @@ export interface CgroupRecord {
   v2Fallback?: string[];
   /** A unit-test tree of plain directories, not cgroupfs. */
   fake?: boolean;
+  /** The systemd scope unit holding the container (systemd cgroup driver): delete stops it. */
+  systemdUnit?: string;
 }
 
 export interface CgroupSpec {
@@ -46,6 +48,8 @@ export interface CgroupSpec {
    * so a create killed half-way leaves nothing that `delete` cannot find.
    */
   onPlanned?: (planned: CgroupRecord) => void;
+  /** The init's pid: the systemd driver starts its scope with the process in it (so the init is cloned first). */
+  pid?: number;
 }
 
 /** A device cgroup rule as written to devices.allow / devices.deny (or compiled to BPF). */

@@ -33,7 +33,7 @@ import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
 import { createSequence, passedFd } from '../plan/ns-order';
 import { signalSpawned } from '../native/pidfd';
 import { encodePlan } from '../plan/wire';
-import { prepareCgroup, selfJoinTargets, type CgroupHandle, type CgroupRecord } from '../cgroups';
+import { prepareCgroup, selfJoinTargets, usesSystemd, type CgroupHandle, type CgroupRecord } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
 
 export interface CreateOptions {
@@ -105,6 +105,9 @@ export function createContainer(opts: CreateOptions): Created {
     ? (require('../seccomp') as typeof import('../seccomp')).prepareSeccomp(config, log)
     : undefined;
   checkHostExtras(config);
+  const rootlessCgroups = opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0);
+  const systemdCgroups = usesSystemd({ systemd: opts.globals.systemdCgroup, manager: opts.globals.cgroupManager });
+  if (systemdCgroups) (require('../cgroups/systemd') as typeof import('../cgroups/systemd')).checkSystemdDriver(config.linux?.cgroupsPath, opts.id, rootlessCgroups);
   killPoint('validated');
 
   return withLock(opts.globals.root, opts.id, () => {
@@ -145,15 +148,16 @@ export function createContainer(opts: CreateOptions): Created {
         killPoint('userns-fifos');
       }
       const target = initCloneTarget(config.linux ?? {});
-      const makeCgroup = (): CgroupHandle => {
+      const makeCgroup = (initPid?: number): CgroupHandle => {
         const made = prepareCgroup({
+          ...(initPid !== undefined ? { pid: initPid } : {}),
           id: opts.id,
           cgroupsPath: config.linux?.cgroupsPath,
           resources: config.linux?.resources,
           devices: config.linux?.devices,
           systemd: opts.globals.systemdCgroup,
           manager: opts.globals.cgroupManager,
-          rootless: opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0),
+          rootless: rootlessCgroups,
           onPlanned: (planned) => {
             provisional.cgroup = planned;
             writeState(dir, provisional);
@@ -178,7 +182,9 @@ export function createContainer(opts: CreateOptions): Created {
       // (a single thread moving itself skips that lock). In a new user namespace it cannot write the
       // host's cgroup files: then, as runc, the init is cloned first, its cgroups are made meanwhile,
       // and tsrun adds its pid.
-      if ((target.cloneFlags & CLONE.NEWUSER) === 0) cg = makeCgroup();
+      // The systemd driver too: its scope unit is started with the init in it (runc's order).
+      const cgroupAfterClone = (target.cloneFlags & CLONE.NEWUSER) !== 0 || systemdCgroups;
+      if (!cgroupAfterClone) cg = makeCgroup();
       const join = cg && selfJoinTargets(cg.record.paths);
       // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
       const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener });
@@ -212,7 +218,7 @@ export function createContainer(opts: CreateOptions): Created {
       }
       killPoint('init-recorded');
       // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
-      cg ??= makeCgroup();
+      cg ??= makeCgroup(pid);
       const plan = buildPlan({
         config,
         rootfs,

@@ -207,6 +207,46 @@ hostTest(test, 'device deny c 1:7 with /dev/full in linux.devices: EPERM instead
   spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
 });
 
+/** A device cgroup tsrun will program: the v1 devices hierarchy, or cgroup2 (eBPF). */
+const NEED_DEVICE_CGROUP = (): string | undefined =>
+  needAll(needs.root(), need(controllerOn('devices') === 'v1' || host().cgroup.mode === 'v2', `needs a device cgroup: the v1 devices hierarchy or a cgroup2-only host (cgroup ${host().cgroup.mode}, devices ${controllerOn('devices') ?? 'absent'})`));
+
+/** A character device outside runc's defaults that this host lets root open (a device cgroup is then what refuses it). */
+function hostOpenableDevice(): { path: string; major: number; minor: number } | undefined {
+  for (const p of ['/dev/fuse', '/dev/loop-control', '/dev/userfaultfd', '/dev/tty0', '/dev/vcs', '/dev/kmsg', '/dev/cpu_dma_latency']) {
+    try {
+      const st = fs.statSync(p);
+      if (!st.isCharacterDevice()) continue;
+      fs.closeSync(fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY));
+      return { path: p, major: Math.floor(st.rdev / 256) & 0xfff, minor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) };
+    } catch {
+      /* absent or refused here: try the next */
+    }
+  }
+  return undefined;
+}
+
+hostTest(test, 'no linux.resources.devices: deny by default with runc\'s default devices (a device made with mknod cannot be opened), as runc', () => NEED_DEVICE_CGROUP() ?? need(hostOpenableDevice() !== undefined, 'no character device outside the defaults that root can open here'), () => {
+  const dev = hostOpenableDevice()!;
+  const probe = `mknod /tmp/dev c ${dev.major} ${dev.minor} && if (exec 3</tmp/dev) 2>/dev/null; then echo dev=open; else echo dev=refused; fi; echo x > /dev/null && echo null=ok`;
+  const b = sb.bundle({
+    args: ['sh', '-c', probe],
+    edit: (c) => {
+      delete c.linux.resources;
+      c.process.capabilities = { bounding: ['CAP_MKNOD'], effective: ['CAP_MKNOD'], permitted: ['CAP_MKNOD'] };
+      c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
+    },
+  });
+  const ours = sb.tsrun(['run', '--bundle', b, sb.id('nodev')]);
+  assert.is(ours.stdout.trim(), 'dev=refused\nnull=ok', `${dev.path}: ${ours.stderr}`);
+  if (!RUNC) return;
+  const id = `tsrun-cgc-nodev-${process.pid}`;
+  runcIds.push(id);
+  const theirs = sb.exec([RUNC, '--root', runcRoot, 'run', '--bundle', b, id]);
+  assert.is(theirs.stdout, ours.stdout);
+  spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
+});
+
 hostTest(test, 'update while running: --resources - (stdin JSON) and flags reach the cgroup files, the view from inside and the state', NEED_V1, () => {
   const { id, pid } = runDetached('while :; do sleep 1; done', (c) => {
     c.linux.resources = { memory: { limit: 268435456 }, pids: { limit: 50 }, cpu: { shares: 1024, quota: 50000, period: 100000 } };

@@ -71,10 +71,13 @@ test('conversions as runc', () => {
   assert.throws(() => memorySwapToV2(50, 0), /without memory limit/);
 });
 
-test('device rules: spec rules, then runc defaults minus linux.devices overrides', () => {
-  assert.is(deviceRules(undefined, undefined), undefined);
+test('device rules: deny all, spec rules, then runc defaults minus linux.devices overrides', () => {
+  // No rules: still deny-by-default with the defaults (runc); only an unrestricted (rootless) caller gets none.
+  assert.equal(deviceRules(undefined, undefined)!.map(v1RuleString), ['a', 'c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
+  assert.equal(deviceRules(undefined, undefined)![0], { allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' });
+  assert.is(deviceRules(undefined, undefined, true), undefined);
   const r = deviceRules([{ allow: false, access: 'rwm' }], [{ type: 'c', path: '/dev/null', major: 1, minor: 3 }])!;
-  assert.equal(r.map(v1RuleString), ['a', 'c *:* m', 'b *:* m', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
+  assert.equal(r.map(v1RuleString), ['a', 'a', 'c *:* m', 'b *:* m', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
   assert.throws(() => deviceRules([{ allow: true, type: 'x' }], undefined), /invalid device cgroup rule type/);
 });
 
