@@ -32,6 +32,7 @@ import { exposeFifosToUserns, joinedUsernsMaps, usernsSetup } from '../userns/ma
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
 import { createSequence, passedFd, pidJoinEarlyReason } from '../plan/ns-order';
 import { openProcess, signalSpawned } from '../native/pidfd';
+import { checkCallerFds } from '../util/caller-fds';
 import { encodePlan } from '../plan/wire';
 import { prepareCgroup, selfJoinTargets, usesSystemd, type CgroupHandle, type CgroupRecord } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
@@ -96,6 +97,7 @@ export function createContainer(opts: CreateOptions): Created {
   // Socket activation as runc: LISTEN_FDS fds (3..) go first, then --preserve-fds more; LISTEN_PID=1 inside.
   const listenFds = listenFdCount();
   const preserveFds = listenFds + opts.preserveFds;
+  checkCallerFds(preserveFds, opts.preserveFds);
   const savedConfig = JSON.parse(JSON.stringify(config)) as typeof config;
   if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
   // args[0] is looked up by the init, inside the container, once its mounts exist (OP_LOOKPATH).

@@ -244,6 +244,25 @@ test('--preserve-fds beyond the fds the caller passed is refused; the runtime\'s
   assert.not.ok(fs.existsSync(path.join(sb.root, id)), 'nothing left behind');
 });
 
+test('--preserve-fds with a gap in the caller\'s fds (fd 4 closed): refused, none of Node\'s own fds fills it', () => {
+  const b = sb.bundle({ args: ['sh', '-c', 'ls -l /proc/self/fd/'] });
+  const f = path.join(sb.dir, 'two.txt');
+  fs.writeFileSync(f, 'x');
+  const run = (redirects: string, id: string) =>
+    spawnSync('sh', ['-c', `${redirects}; exec ${TSRUN} --root ${sb.root} run --preserve-fds 2 --bundle ${b} ${id}`], { encoding: 'utf8', env: cleanEnv() });
+  const gap = sb.id();
+  const r = run(`exec 3<${f}`, gap);
+  assert.is.not(r.status, 0, `ran with an fd the caller never passed: ${r.stdout}`);
+  assert.match(r.stderr, /preserve-fds 2: fd 4 is not open/);
+  assert.not.match(r.stdout, /anon_inode|eventpoll|eventfd/);
+  assert.not.ok(fs.existsSync(path.join(sb.root, gap)), 'nothing left behind');
+  // Both passed: both reach the container.
+  const ok = run(`exec 3<${f} 4<${f}`, sb.id());
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(` 3 -> ${f}`));
+  assert.match(ok.stdout, new RegExp(` 4 -> ${f}`));
+});
+
 test('the caller\'s stdout keeps its O_NONBLOCK (a shared file description is not changed)', () => {
   if (!has('python3')) {
     console.log('  skip: no python3 to hand tsrun a non-blocking pipe');
