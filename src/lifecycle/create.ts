@@ -192,7 +192,7 @@ export function createContainer(opts: CreateOptions): Created {
       if (!cgroupAfterClone) cg = makeCgroup();
       const join = cg && selfJoinTargets(cg.record.paths);
       // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
-      const pidEarly = pidJoinEarlyReason(config, !!seccomp?.steps.needsState);
+      const pidEarly = pidJoinEarlyReason(config, !!seccomp?.steps.needsState, opts.noPivot);
       const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener, pidEarly });
       // runc's order: the console socket is connected here, on the host, and passed as an fd.
       const consoleFd = proc.terminal && consoleSocket ? unixConnect(consoleSocket) : -1;

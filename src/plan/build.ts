@@ -92,7 +92,7 @@ export function buildPlan(input: PlanInput): InitPlan {
   const steps: PlanStep[] = [];
   // The namespace sequence (ns-order.ts): cgroups joined and host sockets connected first, then
   // the namespaces; the staged part (joins) runs before the plan, in the addon's bootstrap.
-  const pidEarly = pidJoinEarlyReason(config, !!input.seccomp?.needsState);
+  const pidEarly = pidJoinEarlyReason(config, !!input.seccomp?.needsState, input.noPivot);
   const seq = createSequence(linux, { joinCgroups: input.joinCgroups, listener: input.seccomp?.listener, pidEarly });
   steps.push(...seq.head);
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.fd));

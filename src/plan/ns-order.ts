@@ -120,10 +120,16 @@ export interface SequenceExtras {
  * Why a pid namespace joined by path must be entered before the rootfs phase
  * (runc's order, with the exposure that brings), or undefined when it can be
  * entered after pivot_root. `seccompNotify`: the agent gets the container's
- * host pid in OP_SECCOMP's state, fixed before the plan is sent.
+ * host pid in OP_SECCOMP's state, fixed before the plan is sent. `noPivot`: --no-pivot.
  */
-export function pidJoinEarlyReason(config: Pick<Spec, 'hooks' | 'mounts' | 'linux'>, seccompNotify: boolean): string | undefined {
-  if (!(config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && n.path)) return undefined;
+export function pidJoinEarlyReason(config: Pick<Spec, 'hooks' | 'mounts' | 'linux'>, seccompNotify: boolean, noPivot = false): string | undefined {
+  const nss = config.linux?.namespaces ?? [];
+  if (!nss.some((n) => n.type === 'pid' && n.path)) return undefined;
+  // In a user namespace a new procfs needs a fully visible one in the mount namespace; --no-pivot
+  // detaches the host's before the move (and keeps no old root to stack, as pivot_root does).
+  if (noPivot && nss.some((n) => n.type === 'user') && nss.some((n) => n.type === 'mount')) {
+    return '--no-pivot in a user namespace leaves no procfs the kernel would let the process mount one next to';
+  }
   const h = config.hooks ?? {};
   const hooks = (['prestart', 'createRuntime', 'createContainer'] as const).filter((k) => (h[k]?.length ?? 0) > 0);
   if (hooks.length > 0) return `${hooks.join('/')} hooks need the container's pid before pivot_root`;

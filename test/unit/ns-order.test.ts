@@ -197,6 +197,10 @@ test('create joining a pid namespace where hooks need the pid before pivot_root:
   assert.match(pidJoinEarlyReason({ linux: linux(nss), mounts: lxcfs }, false) ?? '', /bind mount onto \/proc\/cpuinfo/);
   assert.is(pidJoinEarlyReason({ linux: linux(nss), mounts: lxcfs.slice(0, 1) }, false), undefined);
   assert.is(pidJoinEarlyReason({ linux: linux([{ type: 'pid' }]), hooks }, false), undefined);
+  const userns = linux([...nss, { type: 'user', path: '/proc/9/ns/user' }]);
+  assert.match(pidJoinEarlyReason({ linux: userns }, false, true) ?? '', /--no-pivot in a user namespace/);
+  assert.is(pidJoinEarlyReason({ linux: userns }, false, false), undefined);
+  assert.is(pidJoinEarlyReason({ linux: linux(nss) }, false, true), undefined);
 });
 
 test('create: cgroup and time namespaces are made in the plan proper (after the cgroups are joined; time never as a clone flag)', () => {
