@@ -177,7 +177,7 @@ _Noreturn static void intermediate_done(pid_t child) {
 /* The parent has the child's pid (MSG_CHILD_GO); EOF: it gave up. */
 static void await_go(void) {
   uint32_t hdr[2];
-  int r = read_full(ctx.sync_fd, hdr, sizeof hdr);
+  int r = fd_read_full(ctx.sync_fd, hdr, sizeof hdr);
   if (r == 1) _exit(1);
   if (r < 0) die(errno, "fork: read sync socket");
   if (hdr[0] != MSG_CHILD_GO || hdr[1] != 0) die(EPROTO, "fork: expected the parent's go, got message %u", hdr[0]);
