@@ -263,6 +263,13 @@ test('--preserve-fds with a gap in the caller\'s fds (fd 4 closed): refused, non
   assert.is(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, new RegExp(` 3 -> ${f}`));
   assert.match(ok.stdout, new RegExp(` 4 -> ${f}`));
+  // exec too.
+  const id = sb.id();
+  assert.is(sb.tsrun(['run', '-d', '--bundle', sb.bundle({ args: ['sleep', '1000'] }), id]).status, 0);
+  const ex = spawnSync('sh', ['-c', `exec 3<${f}; exec ${TSRUN} --root ${sb.root} exec --preserve-fds 2 ${id} ls -l /proc/self/fd/`], { encoding: 'utf8', env: cleanEnv() });
+  assert.is.not(ex.status, 0, `exec ran with an fd the caller never passed: ${ex.stdout}`);
+  assert.match(ex.stderr, /preserve-fds 2: fd 4 is not open/);
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
 });
 
 test('the caller\'s stdout keeps its O_NONBLOCK (a shared file description is not changed)', () => {
