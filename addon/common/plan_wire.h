@@ -66,6 +66,11 @@ enum tsrun_msg {
   /* Helper -> parent, u32 host pid: OP_FORK made the process that goes on
    * (the container's init or exec'd process); the intermediate exits 0. */
   MSG_CHILD_PID = 11,
+  /* Parent -> helper, empty: the answer to the MSG_CHILD_PID of an OP_FORK
+   * "wait": the parent holds a pidfd of the child, which goes on. A
+   * MSG_BOOTSTRAP without OP_FORK ends with a MSG_CHILD_PID of the helper's
+   * own pid (it runs the plan's first part itself), which needs no answer. */
+  MSG_CHILD_GO = 12,
 };
 
 enum tsrun_op {
@@ -73,7 +78,11 @@ enum tsrun_op {
    * ("user","mnt","net","ipc","uts","cgroup","time","pid"). "pid" and "time"
    * change only pid_for_children/time_for_children: the next OP_FORK (pid,
    * time) or OP_EXEC's execve (time) enters them. Node, being multi-threaded,
-   * cannot setns(time) (EUSERS), so these joins are always the helper's. */
+   * cannot setns(time) (EUSERS), so these joins are always the helper's.
+   * A 3rd field "open" only opens the file and keeps the fd (one at a time);
+   * a later OP_SETNS of that type with an empty path joins through it: a
+   * host path opened before the joins and the root switch hide it (the pid
+   * namespace joined by path, entered after pivot_root). */
   OP_SETNS = 1,
   /* mount(NULL, "/", NULL, flags, NULL). fields: flags. */
   OP_ROOT_PROPAGATION = 2,
@@ -102,7 +111,12 @@ enum tsrun_op {
   /* symlink(target, dest) unless dest exists. fields: target, dest. */
   OP_SYMLINK = 6,
   /* chdir(rootfs); pivot_root(".", "."); umount2(".", MNT_DETACH); chdir("/").
-   * fields: none. */
+   * fields: none, or one: "stack" does the pivot only (the old root stays
+   * stacked over "/", where no path walk from the new root reaches it);
+   * "detach" then detaches it. Between the two the child of a late pid
+   * entry in a user namespace mounts procfs: the kernel lets a user
+   * namespace mount a procfs only while a fully visible one is in the mount
+   * namespace (the host's, under the old root). */
   OP_PIVOT_ROOT = 7,
   /* --no-pivot: mount(rootfs, "/", MS_MOVE); chroot("."); chdir("/").
    * fields: none. */
@@ -193,11 +207,14 @@ enum tsrun_op {
    * then a pidfd_send_signal(0) check that the process is still the same).
    * Closes the fd. fields: fd (a fd passed by the addon), mask. */
   OP_SETNS_PIDFD = 25,
-  /* Only in MSG_BOOTSTRAP, its last op. clone(CLONE_PARENT), fork-like: the
-   * child is the first process of ours in the pid namespace entered before
-   * (pid_for_children), already in every other namespace, non-dumpable and
-   * holding only the fds the plan passes on. It goes on with the MSG_PLAN;
-   * this process sends MSG_CHILD_PID and exits 0. fields: none. */
+  /* clone(CLONE_PARENT), fork-like: the child is the first process of ours
+   * in the pid namespace entered before (pid_for_children), already in every
+   * other namespace, non-dumpable and holding only the fds the plan passes
+   * on; this process sends MSG_CHILD_PID and exits 0. Either the last op of
+   * MSG_BOOTSTRAP (fields: none; the child goes on with the MSG_PLAN), or,
+   * with a pid namespace joined by path, in the MSG_PLAN right after the root
+   * switch (fields: "wait"; the child closes a procfs opened before, waits
+   * for MSG_CHILD_GO and goes on with the plan). */
   OP_FORK = 26,
   /* SCMP_ACT_NOTIFY: connect (AF_UNIX SOCK_STREAM) to the seccomp agent's
    * listenerPath while the host path is visible: put it first in the plan,

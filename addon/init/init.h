@@ -44,6 +44,7 @@ struct init_ctx {
   bool pivoted;     /* after OP_PIVOT_ROOT / OP_MOVE_ROOT */
   bool needs_proc;  /* the plan writes procfs files (OP_SYSCTL, OP_OOM_SCORE_ADJ) */
   int proc_fd;      /* root of a private procfs (open_private_proc), or -1 */
+  bool fork_pending; /* the plan forks into a joined pid namespace later (OP_FORK "wait") */
   char *exec_path;  /* args[0] as OP_LOOKPATH found it, for an OP_EXEC with an empty path */
   char *home;       /* HOME for the process (OP_HOME), appended to OP_EXEC's env; NULL = none */
   const struct op *cur; /* the op being executed, for error messages */

@@ -87,13 +87,22 @@ int main(int argc, char **argv) {
   /* A staged entry (MSG_BOOTSTRAP, ns-order.ts) runs first and ends in
    * OP_FORK: only its child gets here, to read the plan proper. */
   if (read_plan(ctx.sync_fd, &plan, true) == MSG_BOOTSTRAP) {
-    if (plan.nops == 0 || plan.ops[plan.nops - 1].code != OP_FORK) die(EINVAL, "bootstrap plan must end in a fork");
+    /* A bootstrap without OP_FORK (a pid namespace joined by path): this
+     * process runs the plan's first part and forks in it (OP_FORK "wait"). */
+    for (uint32_t i = 0; i + 1 < plan.nops; i++)
+      if (plan.ops[i].code == OP_FORK) die(EINVAL, "bootstrap plan: a fork before its end");
     run_ops(&plan);
+    if (plan.nops == 0 || plan.ops[plan.nops - 1].code != OP_FORK) {
+      uint32_t self = (uint32_t)getpid();
+      send_msg(MSG_CHILD_PID, &self, sizeof self);
+    }
     read_plan(ctx.sync_fd, &plan, false);
   }
-  for (uint32_t i = 0; i < plan.nops; i++)
+  for (uint32_t i = 0; i < plan.nops; i++) {
     if (plan.ops[i].code == OP_SYSCTL || plan.ops[i].code == OP_OOM_SCORE_ADJ ||
         plan.ops[i].code == OP_LSM_EXEC_LABEL) ctx.needs_proc = true;
+    if (plan.ops[i].code == OP_FORK) ctx.fork_pending = true;
+  }
   run_ops(&plan);
   /* A plan must end in OP_EXEC; running off its end is a builder bug. */
   ctx.cur = NULL;

@@ -179,6 +179,23 @@ static void check_kernel_fs_target(const char *dest, int dfd, const char *fstype
   die(EPERM, "mount %s: \"%s\" cannot be mounted because it is inside /proc", dest, dest);
 }
 
+/* The target of mount(2) for the directory behind fd: /proc/self/fd/N before
+ * the pivot. After it (procfs mounted by the child of a late pid entry,
+ * ns-order.ts) nothing goes through the container's own /proc: the cwd moves
+ * to the fd and the target is "."; target_done() moves it back to /. */
+static const char *target_of(int fd, char *buf, size_t len) {
+  if (!ctx.pivoted) {
+    fd_path(fd, buf, len);
+    return buf;
+  }
+  if (fchdir(fd) < 0) die(errno, "%s: chdir to the mount point", op_name(ctx.cur->code));
+  return ".";
+}
+
+static void target_done(void) {
+  if (ctx.pivoted && chdir("/") < 0) die(errno, "%s: chdir /", op_name(ctx.cur->code));
+}
+
 static int reopen(const char *dest) {
   int fd = resolve(dest, 0);
   if (fd < 0) die(errno, "mount: reopen %s after mounting", dest);
@@ -196,8 +213,9 @@ void op_mount(const struct op *o) {
   bool kernel_fs = !bind && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs"));
   int dfd = kernel_fs ? ordinary_dir(dest, fstype) : ensure_dest(dest, !strcmp(kind, "file"));
   check_kernel_fs_target(dest, dfd, fstype, bind);
-  char target[64];
-  fd_path(dfd, target, sizeof target);
+  if (bind && ctx.pivoted) die(EINVAL, "bind mount %s to %s: after pivot_root (plan order)", source, dest);
+  char buf[64];
+  const char *target = target_of(dfd, buf, sizeof buf);
   if (flags & MS_BIND) {
     /* Bind from an fd too, so the source is the one we checked. */
     int sfd = open(source, O_PATH | O_CLOEXEC);
@@ -234,11 +252,16 @@ void op_mount(const struct op *o) {
     if (mount(source, target, fstype, flags, *data ? data : NULL) < 0)
       die(errno, "mount %s (%s) on %s", source, fstype, dest);
   }
+  target_done();
   close(dfd);
   if (prop) {
     int nfd = reopen(dest);
-    fd_path(nfd, target, sizeof target);
+    target = target_of(nfd, buf, sizeof buf);
     if (mount(NULL, target, NULL, prop, NULL) < 0) die(errno, "set propagation 0x%lx of %s", prop, dest);
+    target_done();
     close(nfd);
   }
+  /* Late pid: the first procfs of the pid namespace, fully visible, which a
+   * new procfs in a user namespace needs (process.c open_proc). */
+  if (ctx.pivoted && kernel_fs && !strcmp(fstype, "proc")) open_private_proc();
 }

@@ -49,12 +49,33 @@ static void become_joined_userns_root(void) {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die(errno, "prctl PR_SET_DUMPABLE");
 }
 
+/* A namespace opened by OP_SETNS "open" for a later OP_SETNS with an empty path. */
+static int kept_fd = -1, kept_type;
+static char kept_path[256];
+
 void op_setns(const struct op *o) {
   const char *path = fstr(o, 0), *name = fstr(o, 1);
   int type = ns_type(name);
   if (type < 0) die(EINVAL, "setns %s: unsupported namespace type '%s'", path, name);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die(errno, "setns: open %s namespace %s", name, path);
+  bool open_only = o->nfields > 2 && !strcmp(fstr(o, 2), "open");
+  int fd;
+  if (!*path) {
+    /* The host path was opened while it was reachable (before the joins and the root switch). */
+    if (kept_fd < 0 || kept_type != type) die(EINVAL, "setns %s: no namespace opened before (plan order)", name);
+    fd = kept_fd;
+    kept_fd = -1;
+    path = kept_path;
+  } else {
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die(errno, "setns: open %s namespace %s", name, path);
+  }
+  if (open_only) {
+    if (kept_fd >= 0) die(EINVAL, "setns %s: a namespace is already kept open (plan order)", name);
+    kept_fd = fd;
+    kept_type = type;
+    snprintf(kept_path, sizeof kept_path, "%s", path);
+    return;
+  }
   if (setns(fd, type) < 0) die(errno, "setns %s namespace %s", name, path);
   close(fd);
   if (type == CLONE_NEWUSER) become_joined_userns_root();
@@ -153,11 +174,30 @@ _Noreturn static void intermediate_done(pid_t child) {
   _exit(0);
 }
 
+/* The parent has the child's pid (MSG_CHILD_GO); EOF: it gave up. */
+static void await_go(void) {
+  uint32_t hdr[2];
+  int r = fd_read_full(ctx.sync_fd, hdr, sizeof hdr);
+  if (r == 1) _exit(1);
+  if (r < 0) die(errno, "fork: read sync socket");
+  if (hdr[0] != MSG_CHILD_GO || hdr[1] != 0) die(EPROTO, "fork: expected the parent's go, got message %u", hdr[0]);
+}
+
 void op_fork(const struct op *o) {
-  (void)o;
+  bool wait = o->nfields > 0 && !strcmp(fstr(o, 0), "wait");
   /* CLONE_PARENT: the child is our parent's child (the caller of tsrun, or
    * tsrun itself), as runc's nsexec makes it; its exit signal is our own. */
   long pid = syscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
   if (pid < 0) die(errno, "clone into the container's pid namespace");
   if (pid > 0) intermediate_done((pid_t)pid);
+  if (!wait) return;
+  /* In the plan, after the root switch: a procfs the intermediate opened
+   * shows the host's pid namespace; never carry it into the container's.
+   * The child opens its own, after mounting /proc (mounts.c). */
+  ctx.fork_pending = false;
+  if (ctx.proc_fd >= 0) close(ctx.proc_fd);
+  ctx.proc_fd = -1;
+  /* Until the parent has opened our pid, we must not be able to die and be
+   * reaped (a reused pid would then be the one it signals). */
+  await_go();
 }

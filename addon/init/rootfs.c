@@ -144,17 +144,29 @@ void op_chroot(const struct op *o) {
 }
 
 void op_pivot_root(const struct op *o) {
-  (void)o;
-  enter_rootfs("pivot_root");
-  /* pivot_root(".", ".") stacks the old root on top of the new one, so no
-   * put_old directory is needed; it is then detached. */
-  if (syscall(SYS_pivot_root, ".", ".") < 0) die(errno, "pivot_root %s", ctx.rootfs);
+  const char *mode = o->nfields > 0 ? fstr(o, 0) : "";
+  if (!strcmp(mode, "detach")) {
+    if (!ctx.pivoted) die(EINVAL, "pivot_root: detach before the pivot (plan order)");
+    if (chdir("/") < 0) die(errno, "pivot_root: chdir /");
+  } else {
+    enter_rootfs("pivot_root");
+    /* pivot_root(".", ".") stacks the old root on top of the new one, so no
+     * put_old directory is needed; it is then detached. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0) die(errno, "pivot_root %s", ctx.rootfs);
+    if (!strcmp(mode, "stack")) {
+      /* cwd and root: the new root, under the stacked old one. */
+      if (chdir("/") < 0) die(errno, "pivot_root: chdir /");
+      ctx.pivoted = true;
+      return;
+    }
+  }
   /* Make sure the unmount cannot propagate back to the host. */
   if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) die(errno, "pivot_root: make old root rslave");
   if (umount2(".", MNT_DETACH) < 0) die(errno, "pivot_root: detach old root");
   if (chdir("/") < 0) die(errno, "pivot_root: chdir /");
   ctx.pivoted = true;
-  open_private_proc();
+  /* Late pid: the child opens it, in the pid namespace (namespaces.c op_fork). */
+  if (!ctx.fork_pending) open_private_proc();
 }
 
 void op_move_root(const struct op *o) {
@@ -165,7 +177,8 @@ void op_move_root(const struct op *o) {
   if (chroot(".") < 0) die(errno, "move root: chroot");
   if (chdir("/") < 0) die(errno, "move root: chdir /");
   ctx.pivoted = true;
-  open_private_proc();
+  /* Late pid: the child opens it, in the pid namespace (namespaces.c op_fork). */
+  if (!ctx.fork_pending) open_private_proc();
 }
 
 /* Opens a post-pivot path; -1 if it does not exist (those are skipped). */

@@ -89,23 +89,88 @@ static int takes_next(const char *a) {
   return 0;
 }
 
-/* The command is the first argument after the global flags and their values,
- * as the CLI parser finds it; a wrong guess would only change the speed or,
- * for a heavy command taken for a light one, hand it the fixed hash seed.
- * Every command of the CLI (src/cli/table.ts), the fixed-seed ones first. */
-static int fixed_seed_command(int argc, char **argv) {
-  static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "features",
-                                      "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
-  enum { FIXED_SEED_VERBS = 4 };
+/* The index of the command: the first argument after the global flags and
+ * their values, as the CLI parser finds it (argc when there is none). */
+static int command_index(int argc, char **argv) {
   int i = 1;
   while (i < argc && argv[i][0] == '-' && argv[i][1]) {
     if (same(argv[i++], "--")) break; /* the command follows */
     if (takes_next(argv[i - 1])) i++;
   }
+  return i;
+}
+
+/* A wrong guess would only change the speed or, for a heavy command taken
+ * for a light one, hand it the fixed hash seed. Every command of the CLI
+ * (src/cli/table.ts), the fixed-seed ones first. */
+static int fixed_seed_command(int argc, char **argv, int i) {
+  static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "features",
+                                      "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
+  enum { FIXED_SEED_VERBS = 4 };
   if (i >= argc) return 0;
   for (size_t v = 0; v < FIXED_SEED_VERBS; v++)
     if (same(argv[i], verbs[v])) return 1;
   return 0;
+}
+
+/* Decimal, at most 8 digits; -1 otherwise. */
+static long number(const char *s) {
+  long v = 0;
+  int n = 0;
+  for (; *s >= '0' && *s <= '9' && n < 8; s++, n++) v = v * 10 + (*s - '0');
+  return n == 0 || *s ? -1 : v;
+}
+
+static const char *env_value(char **envp, const char *name) {
+  for (char **e = envp; *e; e++)
+    if (starts(*e, name) && (*e)[len(name)] == '=') return *e + len(name) + 1;
+  return NULL;
+}
+
+static void put_dec(char **p, long v) {
+  char tmp[24];
+  int n = 0;
+  if (v < 0) *(*p)++ = '-', v = -v;
+  do tmp[n++] = (char)('0' + v % 10), v /= 10;
+  while (v);
+  while (n) *(*p)++ = tmp[--n];
+}
+
+/* --preserve-fds passes fds 3.. of the CALLER; by the time TypeScript checks
+ * them, Node has opened its own (epoll, eventfd, pipes) at the lowest free
+ * numbers, so a gap in the caller's fds would be filled by one of Node's.
+ * For create/run/exec, check them here, before Node exists, and tell the CLI
+ * "TSRUN_CALLER_FDS=<n> <fd>": fds 3..3+n-1 were checked, <fd> is the first
+ * one that was not open (-1: none). n counts --preserve-fds (the largest
+ * value seen after the command: a value that belongs to exec's command only
+ * makes n larger) and LISTEN_FDS when LISTEN_PID names this process, which
+ * stays Node's pid. NULL for other commands. */
+static const char *caller_fds(int argc, char **argv, char **envp, int cmd) {
+  if (cmd >= argc || !(same(argv[cmd], "create") || same(argv[cmd], "run") || same(argv[cmd], "exec"))) return NULL;
+  long n = 0;
+  for (int i = cmd + 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (same(a, "--")) break;
+    const char *v = NULL;
+    if (same(a, "--preserve-fds") || same(a, "-preserve-fds")) v = i + 1 < argc ? argv[i + 1] : NULL;
+    else if (starts(a, "--preserve-fds=")) v = a + sizeof "--preserve-fds=" - 1;
+    else if (starts(a, "-preserve-fds=")) v = a + sizeof "-preserve-fds=" - 1;
+    long x = v ? number(v) : -1;
+    if (x > n) n = x;
+  }
+  const char *lpid = env_value(envp, "LISTEN_PID"), *lfds = env_value(envp, "LISTEN_FDS");
+  if (lpid && lfds && number(lpid) == sys3(__NR_getpid, 0, 0, 0) && number(lfds) > 0) n += number(lfds);
+  if (n > 70000) n = 70000; /* the addon refuses more than 65536 anyway */
+  long closed = -1;
+  for (long fd = 3; fd < 3 + n && closed < 0; fd++)
+    if (sys3(__NR_fcntl, fd, 1 /* F_GETFD */, 0) < 0) closed = fd;
+  static char var[64] = "TSRUN_CALLER_FDS=";
+  char *p = var + sizeof "TSRUN_CALLER_FDS=" - 1;
+  put_dec(&p, n);
+  *p++ = ' ';
+  put_dec(&p, closed);
+  *p = 0;
+  return var;
 }
 
 __attribute__((noreturn, used, visibility("hidden"))) void launch(long *sp);
@@ -135,15 +200,19 @@ __attribute__((noreturn, used, visibility("hidden"))) void launch(long *sp) {
   if (argc > MAX_ARGS) fail("run", "node", E2BIG, "");
   int na = 0;
   args[na++] = "node";
-  if (fixed_seed_command(argc, argv)) args[na++] = "--no-rehash-snapshot";
+  int cmd = command_index(argc, argv);
+  if (fixed_seed_command(argc, argv, cmd)) args[na++] = "--no-rehash-snapshot";
   args[na++] = entry;
   for (int i = 1; i < argc; i++) args[na++] = argv[i];
   args[na] = NULL;
 
   const char *path = "/usr/local/bin:/usr/bin:/bin";
   int ne = 0;
+  const char *fds = caller_fds(argc, argv, envp, cmd);
+  if (fds) env[ne++] = (char *)fds;
   for (char **e = envp; *e; e++) {
-    if (starts(*e, "NODE_") || starts(*e, "OPENSSL_")) continue;
+    /* Only the launcher says which fds the caller passed. */
+    if (starts(*e, "NODE_") || starts(*e, "OPENSSL_") || starts(*e, "TSRUN_CALLER_FDS=")) continue;
     if (starts(*e, "PATH=")) path = *e + 5;
     if (ne == (int)(sizeof env / sizeof *env) - 1) fail("run", "node", E2BIG, "");
     env[ne++] = *e;

@@ -447,9 +447,12 @@ int spawn_init(const spawn_request &req, spawn_result *out, native_error *err) {
     pid_t child = 0;
     if (drive_bootstrap(req, pid, parent_end.get(), &child, err) < 0) return give_up(pid);
     // The intermediate exits right after reporting; as our child, reap it
-    // (as the caller's, the caller does).
-    if (!used_parent) while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
-    pid = child;
+    // (as the caller's, the caller does). Its own pid: no fork yet (a pid
+    // namespace joined by path), it runs the plan's first part itself.
+    if (child != pid) {
+      if (!used_parent) while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+      pid = child;
+    }
   }
 
   // Opened while the process cannot be gone: it waits for its plan, and as

@@ -16,7 +16,7 @@ import { resolveInRoot } from '../config/semantic';
 import { getLogger, rfc3339 } from '../log/logger';
 import { stepClock, type StepClock } from '../log/steps';
 import { readHostCgroups } from '../plan/host-cgroups';
-import { spawnInit, mkfifo, initHelperPath, unixConnect } from '../native/addon';
+import { spawnInit, mkfifo, initHelperPath, unixConnect, waitPid } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
 import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime, sleepSync } from '../state/proc';
@@ -28,10 +28,11 @@ import { sendMountFds } from './mount-fds';
 import type { PreparedSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
-import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
+import { exposeFifosToUserns, joinedUsernsMaps, usernsSetup } from '../userns/maps';
 import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
-import { createSequence, passedFd } from '../plan/ns-order';
-import { signalSpawned } from '../native/pidfd';
+import { createSequence, passedFd, pidJoinEarlyReason } from '../plan/ns-order';
+import { openProcess, signalSpawned } from '../native/pidfd';
+import { checkCallerFds } from '../util/caller-fds';
 import { encodePlan } from '../plan/wire';
 import { prepareCgroup, selfJoinTargets, usesSystemd, type CgroupHandle, type CgroupRecord } from '../cgroups';
 import { containerCgroupView } from '../cgroups/mount-view';
@@ -96,6 +97,7 @@ export function createContainer(opts: CreateOptions): Created {
   // Socket activation as runc: LISTEN_FDS fds (3..) go first, then --preserve-fds more; LISTEN_PID=1 inside.
   const listenFds = listenFdCount();
   const preserveFds = listenFds + opts.preserveFds;
+  checkCallerFds(preserveFds, opts.preserveFds);
   const savedConfig = JSON.parse(JSON.stringify(config)) as typeof config;
   if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
   // args[0] is looked up by the init, inside the container, once its mounts exist (OP_LOOKPATH).
@@ -143,8 +145,11 @@ export function createContainer(opts: CreateOptions): Created {
       // `start` waits on it for the exec (startContainer result, poststart timing): src/hooks/start.ts.
       const statusFifo = hasHooks(config.hooks, 'startContainer', 'poststart') ? path.join(dir, STATUS_FIFO) : undefined;
       if (statusFifo) mkfifo(statusFifo, 0o600);
-      if ((config.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path)) {
-        exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], config.linux?.uidMappings, config.linux?.gidMappings);
+      const userns = (config.linux?.namespaces ?? []).find((n) => n.type === 'user');
+      // A joined one: the helper becomes its root too (namespaces.c), with that namespace's maps.
+      const joinedMaps = userns?.path ? joinedUsernsMaps(userns.path) : undefined;
+      if (userns && (!userns.path || joinedMaps)) {
+        exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], joinedMaps?.uid ?? config.linux?.uidMappings, joinedMaps?.gid ?? config.linux?.gidMappings);
         killPoint('userns-fifos');
       }
       const target = initCloneTarget(config.linux ?? {});
@@ -187,7 +192,8 @@ export function createContainer(opts: CreateOptions): Created {
       if (!cgroupAfterClone) cg = makeCgroup();
       const join = cg && selfJoinTargets(cg.record.paths);
       // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
-      const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener });
+      const pidEarly = pidJoinEarlyReason(config, !!seccomp?.steps.needsState, opts.noPivot);
+      const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener, pidEarly });
       // runc's order: the console socket is connected here, on the host, and passed as an fd.
       const consoleFd = proc.terminal && consoleSocket ? unixConnect(consoleSocket) : -1;
       let child: ReturnType<typeof spawnInit>;
@@ -243,6 +249,7 @@ export function createContainer(opts: CreateOptions): Created {
           }
         },
       });
+      for (const w of plan.warnings) log.warn(w);
       killPoint('plan-built');
       if (!join) cg.addProcess(pid);
       else if (join.unifiedDir && !child.inCgroup) cg.addProcess(pid, true); // kernel without CLONE_INTO_CGROUP
@@ -266,6 +273,20 @@ export function createContainer(opts: CreateOptions): Created {
           runHooks('prestart', config.hooks, hookState!);
           runHooks('createRuntime', config.hooks, hookState!);
           killPoint('runtime-hooks-done');
+        }, (forked) => {
+          // A pid namespace joined by path (ns-order.ts "late pid"): until now `pid` was the
+          // intermediate, which has pivoted and now exits; the child waits until we hold it.
+          const h = openProcess(forked);
+          if (!h) throw new TsrunError(`container init (pid ${forked}) exited right after it entered the pid namespace`);
+          const intermediate = pid;
+          if (pidfd >= 0) fs.closeSync(pidfd);
+          pid = forked;
+          pidfd = h.fd;
+          if (!child.cloneParent) void waitPid(intermediate).catch(() => undefined);
+          provisional.pid = pid;
+          provisional.initStartTime = readStartTime(pid) ?? '';
+          writeState(dir, provisional);
+          hookState = { ...hookState!, pid };
         });
       } catch (e) {
         // The init was killed because a mount fd could not be sent: unless it said why itself, that is why.

@@ -16,6 +16,7 @@ import { loadBundleConfig } from '../config/load';
 import type { Process, Spec } from '../config/types';
 import { formatValidationError, validateConfig } from '../config/validators';
 import { stepClock } from '../log/steps';
+import { checkCallerFds } from '../util/caller-fds';
 import { getLogger } from '../log/logger';
 import { buildExecPlan } from '../plan/exec-plan';
 import { Msg } from '../plan/ops';
@@ -169,6 +170,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', '
 
 /** Runs the exec; returns tsrun's exit status. */
 export async function execProcess(opts: ExecOptions): Promise<number> {
+  checkCallerFds(opts.preserveFds, opts.preserveFds);
   const rec = loadState(opts.globals.root, opts.id);
   const status = containerStatus(opts.globals.root, rec);
   if (status === 'stopped') throw new TsrunError('cannot exec in a stopped container');

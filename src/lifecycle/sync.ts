@@ -45,13 +45,25 @@ function readExact(fd: number, n: number): Buffer | null {
  * (OP_RUNTIME_HOOKS) calls `onHooks` (the prestart/createRuntime hooks, which
  * throw on failure) and answers MSG_HOOKS_DONE.
  */
-export function awaitReady(fd: number, onHooks?: () => void): void {
+export function awaitReady(fd: number, onHooks?: () => void, onChild?: (pid: number) => void): void {
   for (;;) {
     const header = readExact(fd, 8);
     if (header && header.readUInt32LE(0) === Msg.Hooks && header.readUInt32LE(4) === 0) {
       if (!onHooks) throw new TsrunError('container init asked for runtime hooks, but there are none');
       onHooks();
       sendFrame(fd, frame(Msg.HooksDone));
+      continue;
+    }
+    // OP_FORK "wait" (a pid namespace joined by path): the intermediate reports the child and
+    // exits; the child waits for MSG_CHILD_GO, so it is alive while `onChild` opens its pid.
+    if (header && header.readUInt32LE(0) === Msg.ChildPid && header.readUInt32LE(4) === 4) {
+      const payload = readExact(fd, 4);
+      if (!payload) throw new TsrunError('container init exited in the middle of a message');
+      const pid = payload.readUInt32LE(0);
+      if (!onChild) throw new TsrunError('container init forked, but none was expected');
+      if (pid === 0 || pid > 0x7fffffff) throw new TsrunError(`container init reported child pid ${pid}`);
+      onChild(pid);
+      sendFrame(fd, frame(Msg.ChildGo));
       continue;
     }
     return readyOrError(fd, header);

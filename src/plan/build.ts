@@ -17,7 +17,7 @@ import type { CgroupMount } from './host-cgroups';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options';
 import { Op, PlanStep } from './ops';
 import { consoleSetupStep, execStep, homeStep, identityStep, limitSteps, lookPathStep, step } from './process-steps';
-import { createCloneTarget, createSequence, type Stage } from './ns-order';
+import { createCloneTarget, createSequence, isUnder, normalizeDest, pidJoinEarlyReason, pidJoinEarlyWarning, type Stage } from './ns-order';
 import type { SeccompPlanSteps } from '../seccomp/plan';
 import { createHookSteps, startHookSteps, type HookPlanContext } from './hooks';
 import { flagsToAttr } from './mount-options';
@@ -72,6 +72,8 @@ export interface InitPlan {
   bootstrap: PlanStep[];
   stages: Stage[];
   steps: PlanStep[];
+  /** For the log: why a joined pid namespace is entered before pivot_root (ns-order.ts pidJoinEarlyReason). */
+  warnings: string[];
 }
 
 /**
@@ -90,7 +92,8 @@ export function buildPlan(input: PlanInput): InitPlan {
   const steps: PlanStep[] = [];
   // The namespace sequence (ns-order.ts): cgroups joined and host sockets connected first, then
   // the namespaces; the staged part (joins) runs before the plan, in the addon's bootstrap.
-  const seq = createSequence(linux, { joinCgroups: input.joinCgroups, listener: input.seccomp?.listener });
+  const pidEarly = pidJoinEarlyReason(config, !!input.seccomp?.needsState, input.noPivot);
+  const seq = createSequence(linux, { joinCgroups: input.joinCgroups, listener: input.seccomp?.listener, pidEarly });
   steps.push(...seq.head);
   if (input.console) steps.push(step(Op.ConsoleConnect, input.console.fd));
   const has = (t: Namespace['type']) => (linux.namespaces ?? []).some((n) => n.type === t);
@@ -105,9 +108,15 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(step(Op.RootPropagation, afterPivot ? MS.SLAVE | MS.REC : rootProp));
   steps.push(step(Op.BindRootfs, input.rootfs));
 
-  // Mounts, in config order.
+  // Mounts, in config order. A late pid entry (ns-order.ts) leaves procfs, which shows the
+  // mounter's pid namespace, and what goes on it to the child, right after the fork.
   const mounts = config.mounts ?? [];
-  mounts.forEach((m, i) => steps.push(...mountSteps(m, `mounts[${i}]`, input)));
+  const procDests = seq.enterPid.length > 0 ? mounts.filter((m) => m.type === 'proc').map((m) => normalizeDest(m.destination)) : [];
+  const afterFork: PlanStep[] = [];
+  mounts.forEach((m, i) => {
+    const dest = normalizeDest(m.destination);
+    (procDests.some((d) => isUnder(dest, d)) ? afterFork : steps).push(...mountSteps(m, `mounts[${i}]`, input));
+  });
 
   // /dev: default devices and links, unless the host's /dev is bind-mounted.
   const devIsBind = mounts.some((m) => normalizeDest(m.destination) === '/dev' && isBind(m));
@@ -145,7 +154,13 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(...createHookSteps(hookCtx));
 
   steps.push(step(Op.OpenFifo, input.fifoPath));
-  steps.push(step(input.noPivot ? Op.MoveRoot : Op.PivotRoot));
+  // Late pid in a user namespace: the child's procfs needs a fully visible one in the mount
+  // namespace (the kernel's rule), the host's under the old root: it stays stacked over "/",
+  // out of reach of any path walk, until the child has mounted its own.
+  const stack = seq.enterPid.length > 0 && !input.noPivot && has('user') && has('mount');
+  steps.push(input.noPivot ? step(Op.MoveRoot) : stack ? step(Op.PivotRoot, 'stack') : step(Op.PivotRoot));
+  steps.push(...seq.enterPid, ...afterFork);
+  if (stack) steps.push(step(Op.PivotRoot, 'detach'));
   if (afterPivot) steps.push(step(Op.RootPropagation, rootProp));
   if (input.console) steps.push(consoleSetupStep(input.console, true));
   // As runc's finalizeRootfs: read-only tmpfs and /dev mounts were made writable (mount points,
@@ -185,7 +200,8 @@ export function buildPlan(input: PlanInput): InitPlan {
   steps.push(...startHookSteps(hookCtx));
   steps.push(execStep(input.preserveFds, proc));
 
-  const plan = { cloneFlags: seq.cloneFlags, bootstrap: seq.bootstrap, stages: seq.stages, steps };
+  const warnings = pidEarly !== undefined ? [pidJoinEarlyWarning(pidEarly)] : [];
+  const plan = { cloneFlags: seq.cloneFlags, bootstrap: seq.bootstrap, stages: seq.stages, steps, warnings };
   if (!has('mount')) plan.steps = inCallersMountNs(steps, linux, input.rootfs);
   return plan;
 }
@@ -204,7 +220,7 @@ const CALLERS_MNTNS_OPS: ReadonlySet<Op> = new Set([
   Op.RuntimeHooks, Op.Hook, Op.OpenStatusFifo, Op.OpenFifo, Op.ConsoleSetup,
   Op.Hostname, Op.Domainname, Op.Sysctl, Op.Rlimit, Op.OomScoreAdj,
   Op.Personality, Op.Scheduler, Op.Ioprio, Op.Mempolicy, Op.CpuAffinity, Op.LsmExecLabel,
-  Op.Chdir, Op.Seccomp, Op.Home, Op.Identity, Op.LookPath, Op.Ready, Op.Exec, Op.Chroot,
+  Op.Chdir, Op.Seccomp, Op.Home, Op.Identity, Op.LookPath, Op.Ready, Op.Exec, Op.Chroot, Op.Fork,
 ]);
 
 function inCallersMountNs(steps: PlanStep[], linux: NonNullable<Spec['linux']>, rootfs: string): PlanStep[] {
@@ -231,10 +247,6 @@ function isBind(m: Mount): boolean {
 function readonlyLater(m: Mount, flags = parseMountOptions(m.options, 'mount').flags): boolean {
   if (isBind(m) || m.type === 'cgroup' || (m.type !== 'tmpfs' && normalizeDest(m.destination) !== '/dev')) return false;
   return (flags & MS.RDONLY) !== 0;
-}
-
-function normalizeDest(dest: string): string {
-  return path.posix.normalize(path.posix.isAbsolute(dest) ? dest : `/${dest}`).replace(/(.)\/$/, '$1');
 }
 
 function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {

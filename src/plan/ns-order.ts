@@ -25,9 +25,20 @@
  *    (user first, mnt last) → create the user namespace (the parent writes
  *    the maps) → unshare the rest → enter the pid namespace → fork. The
  *    intermediate reports the child's pid and exits; the child runs the plan.
+ *  - staged, pid namespace joined by path ("late pid"): a joined pid
+ *    namespace is not empty, so its members would see the child while it
+ *    still holds the host's root. The bootstrap stops before the pid
+ *    namespace; the intermediate also runs the plan's rootfs phase (binds,
+ *    mounts, devices, pivot_root/chroot), and only then `enterPid` (setns pid
+ *    + fork), which build.ts places right after the root switch. The child
+ *    mounts procfs (it shows the mounter's pid namespace) and does the rest.
+ *    Steps that need the container's pid before pivot_root (prestart,
+ *    createRuntime and createContainer hooks, a seccomp agent's state, binds
+ *    under a procfs mount) keep runc's order: pidJoinEarlyReason says why.
  */
+import * as path from 'node:path';
 import { TsrunError } from '../errors';
-import type { Linux, Namespace } from '../config/types';
+import type { Linux, Mount, Namespace, Spec } from '../config/types';
 import { Op, type PlanStep } from './ops';
 import { SETNS_ORDER, step } from './process-steps';
 import { timensStep } from './process-extras';
@@ -63,6 +74,7 @@ export type Stage =
   | 'clone' // the addon clones the helper (fast: with every new namespace's flag)
   | 'join-cgroups' // v1 "tasks" ← "0" while the host's cgroup mounts are visible (cgroup2: born there)
   | 'connect' // sockets by host path (the seccomp agent's) before any join hides them
+  | 'open-pid' // late pid: open the pid namespace's host path before any join or root switch hides it
   | 'join-user' // setns user (path)
   | 'join' // setns of every other namespace given by path, mnt last
   | 'join-pidfd' // exec: setns(pidfd, mask), every namespace of the container's init at once
@@ -71,7 +83,8 @@ export type Stage =
   | 'enter-pid' // setns pid (path): pid_for_children only
   | 'fork' // the first process in the pid namespace; the intermediate exits
   | 'cgroup-ns' // unshare cgroup, once in the container's cgroups (plan proper)
-  | 'time-ns'; // unshare time + offsets; the final execve enters it (plan proper)
+  | 'time-ns' // unshare time + offsets; the final execve enters it (plan proper)
+  | 'rootfs'; // late pid: the intermediate's binds, mounts, devices and pivot_root, before enter-pid
 
 export interface NsSequence {
   /** Flags of the addon's clone (never CLONE_NEWTIME, never CLONE_NEWCGROUP). */
@@ -80,6 +93,11 @@ export interface NsSequence {
   bootstrap: PlanStep[];
   /** The first steps of the plan proper. */
   head: PlanStep[];
+  /**
+   * Late pid (a pid namespace joined by path): setns pid + OP_FORK, placed by
+   * build.ts right after the root switch; empty otherwise.
+   */
+  enterPid: PlanStep[];
   /** Whether a new user namespace is made (the addon then needs the maps). */
   newUserns: boolean;
   /** The stages in order, for tests and --debug. */
@@ -94,6 +112,51 @@ export interface SequenceExtras {
   joinCgroups?: readonly string[];
   /** OP_SECCOMP_LISTENER: connects by host path. */
   listener?: PlanStep;
+  /** pidJoinEarlyReason: a joined pid namespace is entered before the rootfs work (runc's order). */
+  pidEarly?: string;
+}
+
+/**
+ * Why a pid namespace joined by path must be entered before the rootfs phase
+ * (runc's order, with the exposure that brings), or undefined when it can be
+ * entered after pivot_root. `seccompNotify`: the agent gets the container's
+ * host pid in OP_SECCOMP's state, fixed before the plan is sent. `noPivot`: --no-pivot.
+ */
+export function pidJoinEarlyReason(config: Pick<Spec, 'hooks' | 'mounts' | 'linux'>, seccompNotify: boolean, noPivot = false): string | undefined {
+  const nss = config.linux?.namespaces ?? [];
+  if (!nss.some((n) => n.type === 'pid' && n.path)) return undefined;
+  // In a user namespace a new procfs needs a fully visible one in the mount namespace; --no-pivot
+  // detaches the host's before the move (and keeps no old root to stack, as pivot_root does).
+  if (noPivot && nss.some((n) => n.type === 'user') && nss.some((n) => n.type === 'mount')) {
+    return '--no-pivot in a user namespace leaves no procfs the kernel would let the process mount one next to';
+  }
+  const h = config.hooks ?? {};
+  const hooks = (['prestart', 'createRuntime', 'createContainer'] as const).filter((k) => (h[k]?.length ?? 0) > 0);
+  if (hooks.length > 0) return `${hooks.join('/')} hooks need the container's pid before pivot_root`;
+  if (seccompNotify) return "the seccomp agent's state needs the container's pid before the plan is sent";
+  const procDests = (config.mounts ?? []).filter((m) => m.type === 'proc').map((m) => normalizeDest(m.destination));
+  const bindUnder = (config.mounts ?? []).find(
+    (m) => isBindMount(m) && procDests.some((d) => isUnder(normalizeDest(m.destination), d)),
+  );
+  if (bindUnder) return `the bind mount onto ${bindUnder.destination} needs its host source after procfs is mounted`;
+  return undefined;
+}
+
+/** The message create logs when pidJoinEarlyReason applies. */
+export function pidJoinEarlyWarning(reason: string): string {
+  return `linux.namespaces: pid namespace joined by path: ${reason}, so the process enters it before pivot_root (runc's order); until then that namespace's processes with CAP_SYS_PTRACE can reach the host's root through it`;
+}
+
+export function normalizeDest(dest: string): string {
+  return path.posix.normalize(path.posix.isAbsolute(dest) ? dest : `/${dest}`).replace(/(.)\/$/, '$1');
+}
+
+export function isUnder(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
+}
+
+function isBindMount(m: Mount): boolean {
+  return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 
 /** What create's clone looks like, known before anything exists (create decides its cgroup strategy from it). */
@@ -121,6 +184,8 @@ export function createSequence(linux: Linux, extras: SequenceExtras = {}): NsSeq
     stages.push('connect');
   }
   const head: PlanStep[] = [];
+  const enterPid: PlanStep[] = [];
+  const late: Stage[] = [];
   let bootstrap: PlanStep[] = [];
   if (!target.staged) {
     head.push(...pre);
@@ -128,6 +193,13 @@ export function createSequence(linux: Linux, extras: SequenceExtras = {}): NsSeq
     bootstrap = pre;
     const joins = new Map<Namespace['type'], string>();
     for (const ns of nss) if (ns.path) joins.set(ns.type, ns.path);
+    const pidPath = joins.get('pid');
+    const latePid = pidPath !== undefined && extras.pidEarly === undefined;
+    if (latePid) {
+      // Opened while its host path is reachable; joined after the root switch through the fd.
+      bootstrap.push(step(Op.Setns, pidPath, 'pid', 'open'));
+      stages.push('open-pid');
+    }
     const userPath = joins.get('user');
     if (userPath) {
       bootstrap.push(step(Op.Setns, userPath, 'user'));
@@ -151,13 +223,18 @@ export function createSequence(linux: Linux, extras: SequenceExtras = {}): NsSeq
       bootstrap.push(step(Op.Unshare, ...fresh));
       stages.push('unshare');
     }
-    const pidPath = joins.get('pid');
-    if (pidPath) {
-      bootstrap.push(step(Op.Setns, pidPath, 'pid'));
-      stages.push('enter-pid');
+    if (latePid) {
+      // Late pid: the intermediate pivots first; "wait" makes the child wait until the parent has its pid.
+      enterPid.push(step(Op.Setns, '', 'pid'), step(Op.Fork, 'wait'));
+      late.push('rootfs', 'enter-pid', 'fork');
+    } else {
+      if (pidPath) {
+        bootstrap.push(step(Op.Setns, pidPath, 'pid'));
+        stages.push('enter-pid');
+      }
+      bootstrap.push(step(Op.Fork));
+      stages.push('fork');
     }
-    bootstrap.push(step(Op.Fork));
-    stages.push('fork');
   }
   if (target.newCgroupNs) {
     head.push(step(Op.Unshare, 'cgroup'));
@@ -170,7 +247,8 @@ export function createSequence(linux: Linux, extras: SequenceExtras = {}): NsSeq
   } else if (Object.keys(linux.timeOffsets ?? {}).length > 0) {
     throw new TsrunError('linux.timeOffsets: offsets need a new time namespace (a joined one keeps its own)');
   }
-  return { cloneFlags: target.cloneFlags, bootstrap, head, newUserns: target.newUserns, stages };
+  stages.push(...late);
+  return { cloneFlags: target.cloneFlags, bootstrap, head, enterPid, newUserns: target.newUserns, stages };
 }
 
 /** The fd number at which the helper finds the i-th fd passed by the addon (plan_wire.h). */
@@ -211,5 +289,5 @@ export function execSequence(types: ReadonlySet<Namespace['type']>, join: { pidf
   }
   bootstrap.push(step(Op.Fork));
   stages.push('fork');
-  return { cloneFlags: 0, bootstrap, head: [], newUserns: false, stages };
+  return { cloneFlags: 0, bootstrap, head: [], enterPid: [], newUserns: false, stages };
 }

@@ -22,6 +22,8 @@ export const enum Msg {
   UsernsMapped = 10,
   /** helper → parent: u32 host pid of the process OP_FORK made; the intermediate exits. */
   ChildPid = 11,
+  /** parent → helper: the pid of an OP_FORK "wait" child is known (pidfd opened); go on. */
+  ChildGo = 12,
 }
 
 export const enum Op {

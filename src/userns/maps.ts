@@ -114,3 +114,23 @@ export function exposeFifosToUserns(root: string, dir: string, fifos: string[], 
   }
   for (const f of fifos) fs.chownSync(f, uid, gid);
 }
+
+/**
+ * The maps of a user namespace joined by path, when the path names a process
+ * (/proc/<pid>/ns/user: its uid_map and gid_map); undefined otherwise (an
+ * nsfs bind mount has no readable maps).
+ */
+export function joinedUsernsMaps(nsPath: string): { uid: IDMapping[]; gid: IDMapping[] } | undefined {
+  const m = /^\/proc\/(\d+)\/ns\/user$/.exec(nsPath);
+  if (!m) return undefined;
+  const read = (file: string): IDMapping[] =>
+    fs.readFileSync(`/proc/${m[1]}/${file}`, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+      const [containerID, hostID, size] = l.trim().split(/\s+/).map(Number);
+      return { containerID, hostID, size };
+    });
+  try {
+    return { uid: read('uid_map'), gid: read('gid_map') };
+  } catch {
+    return undefined;
+  }
+}

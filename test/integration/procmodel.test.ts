@@ -74,6 +74,122 @@ test('exec: a container with CAP_SYS_PTRACE watching for new pids never sees the
   assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
 });
 
+/** A container whose init watches every new pid for a host-only path under /proc/<pid>/root (CAP_SYS_PTRACE). */
+function startWatcher(name: string): { id: string; out: string; pid: number } {
+  const out = path.join(sb.dir, `${name}-out`);
+  fs.mkdirSync(out);
+  const watcher = [
+    'M="$1"; : > /out/hits; : > /out/ready',
+    'while :; do for p in /proc/[0-9]*; do [ -e "$p/root$M" ] && echo "${p#/proc/}" >> /out/hits; done; done',
+  ].join('\n');
+  const b = sb.bundle({
+    args: ['sh', '-c', watcher, 'watch', sb.dir],
+    edit: (c) => {
+      for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_PTRACE');
+      c.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
+    },
+  });
+  const id = sb.id(name);
+  const r = sb.tsrun(['run', '-d', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  const end = Date.now() + 10_000;
+  while (!fs.existsSync(path.join(out, 'ready')) && Date.now() < end) sleep(10);
+  return { id, out, pid: sb.state(id).pid };
+}
+
+const hitsOf = (out: string) => [...new Set(fs.readFileSync(path.join(out, 'hits'), 'utf8').trim().split('\n').filter(Boolean))];
+
+/** Points the bundle's pid namespace (and more) at another container's by path. */
+function joinNs(c: Record<string, any>, pid: number, types: string[]): void {
+  for (const t of types) {
+    const p = `/proc/${pid}/ns/${t === 'network' ? 'net' : t}`;
+    if (!c.linux.namespaces.some((n: any) => n.type === t)) c.linux.namespaces.push({ type: t });
+    c.linux.namespaces = c.linux.namespaces.map((n: any) => (n.type === t ? { type: t, path: p } : n));
+  }
+}
+
+test('create joining another container\'s pid namespace by path: its members with CAP_SYS_PTRACE never see the host\'s root', () => {
+  const a = startWatcher('pwatch');
+  const b = sb.bundle({ args: ['true'], edit: (c) => joinNs(c, a.pid, ['pid']) });
+  for (let i = 0; i < 10; i++) {
+    const r = sb.tsrun(['run', '--bundle', b, sb.id('pjoin')]);
+    assert.is(r.status, 0, r.stderr);
+  }
+  assert.equal(hitsOf(a.out), [], `pids seen with the host's root from inside the pid namespace: ${hitsOf(a.out).join(' ')}`);
+  assert.is(sb.tsrun(['delete', '--force', a.id]).status, 0);
+});
+
+/** What a container joining A's pid namespace sees: A's init, its pid namespace, its masked /proc files and dirs. */
+const PROBE = [
+  'tr "\\0" " " < /proc/1/cmdline; echo',
+  'readlink /proc/self/ns/pid',
+  'for f in /proc/keys /proc/timer_list /proc/kcore /proc/sched_debug; do [ -e $f ] && { [ -c $f ] && echo "masked $f" || echo "OPEN $f"; }; done',
+  'for d in /proc/acpi /proc/scsi /proc/asound; do [ -d $d ] && { [ -z "$(ls -A $d)" ] && echo "masked $d" || echo "OPEN $d"; }; done',
+  'ps -o args | grep -c "^sleep 1000"',
+].join('; ');
+
+function checkJoined(r: { status: number; stdout: string; stderr: string }, aPid: number, warned?: RegExp): void {
+  assert.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.is(lines[0].trim(), 'sleep 1000', "pid 1 of B's /proc is A's init");
+  assert.is(lines[1], fs.readlinkSync(`/proc/${aPid}/ns/pid`), "B's pid namespace is A's");
+  assert.is(lines[lines.length - 1], '1', "ps in B lists A's init");
+  const masks = lines.slice(2, -1);
+  assert.ok(masks.length > 0 || !['/proc/keys', '/proc/timer_list', '/proc/kcore', '/proc/acpi'].some((f) => fs.existsSync(f)), 'some masked path was probed');
+  for (const m of masks) assert.match(m, /^masked /);
+  if (warned) assert.match(r.stderr, warned);
+  else assert.not.match(r.stderr, /pid namespace joined by path/, 'no warning: the late order applies');
+}
+
+for (const noPivot of [false, true]) {
+  test(`a container joining a pid namespace by path${noPivot ? ' (--no-pivot)' : ''}: sees its processes, its /proc is that namespace's, masked paths masked`, () => {
+    const a = sb.tsrun(['run', '-d', '--bundle', sb.bundle({ args: ['sleep', '1000'] }), sb.id('pa')]);
+    assert.is(a.status, 0, a.stderr);
+    const aId = [...(sb as any).ids].pop() as string;
+    const aPid = sb.state(aId).pid;
+    const b = sb.bundle({ args: ['sh', '-c', PROBE], edit: (c) => joinNs(c, aPid, ['pid']) });
+    checkJoined(sb.tsrun(['run', ...(noPivot ? ['--no-pivot'] : []), '--bundle', b, sb.id('pb')]), aPid);
+    assert.is(sb.tsrun(['delete', '--force', aId]).status, 0);
+  });
+}
+
+test('a container joining the user and pid namespaces of a user-namespaced container: the same (--no-pivot: runc\'s order, warned)', () => {
+  const aId = sb.id('pua');
+  const a = sb.tsrun(['run', '-d', '--bundle', usernsBundle(['sleep', '1000']), aId]);
+  assert.is(a.status, 0, a.stderr);
+  const aPid = sb.state(aId).pid;
+  const b = usernsBundle(['sh', '-c', PROBE], (c) => {
+    joinNs(c, aPid, ['user', 'pid']);
+    delete c.linux.uidMappings;
+    delete c.linux.gidMappings;
+  });
+  checkJoined(sb.tsrun(['run', '--bundle', b, sb.id('pub')]), aPid);
+  checkJoined(sb.tsrun(['run', '--no-pivot', '--bundle', b, sb.id('pub')]), aPid, /--no-pivot in a user namespace/);
+  assert.is(sb.tsrun(['delete', '--force', aId]).status, 0);
+});
+
+test('joining a pid namespace by path with a createRuntime hook: runc\'s order, and a warning that says why', () => {
+  const a = sb.tsrun(['run', '-d', '--bundle', sb.bundle({ args: ['sleep', '1000'] }), sb.id('pha')]);
+  assert.is(a.status, 0, a.stderr);
+  const aId = [...(sb as any).ids].pop() as string;
+  const aPid = sb.state(aId).pid;
+  const mark = path.join(sb.dir, 'hook-ran');
+  const b = sb.bundle({
+    args: ['sh', '-c', 'tr "\\0" " " < /proc/1/cmdline'],
+    edit: (c) => {
+      joinNs(c, aPid, ['pid']);
+      c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${mark}`] }] };
+    },
+  });
+  const r = sb.tsrun(['run', '--bundle', b, sb.id('phb')]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'sleep 1000');
+  assert.match(r.stderr, /pid namespace joined by path: createRuntime hooks need the container's pid before pivot_root/);
+  const state = JSON.parse(fs.readFileSync(mark, 'utf8'));
+  assert.ok(state.pid > 0, 'the hook got a pid');
+  assert.is(sb.tsrun(['delete', '--force', aId]).status, 0);
+});
+
 test('new user namespace + a network namespace joined by path: runs, and sees the joined netns', () => {
   if (!has('ip')) {
     console.log('  skip: no ip(8) to make a named network namespace');
@@ -128,6 +244,32 @@ test('--preserve-fds beyond the fds the caller passed is refused; the runtime\'s
   assert.match(r.stderr, /preserve-fds 60: fd \d+ is not open/);
   assert.not.match(r.stdout, /memfd:tsrun-init/);
   assert.not.ok(fs.existsSync(path.join(sb.root, id)), 'nothing left behind');
+});
+
+test('--preserve-fds with a gap in the caller\'s fds (fd 4 closed): refused, none of Node\'s own fds fills it', () => {
+  const b = sb.bundle({ args: ['sh', '-c', 'ls -l /proc/self/fd/'] });
+  const f = path.join(sb.dir, 'two.txt');
+  fs.writeFileSync(f, 'x');
+  const run = (redirects: string, id: string) =>
+    spawnSync('sh', ['-c', `${redirects}; exec ${TSRUN} --root ${sb.root} run --preserve-fds 2 --bundle ${b} ${id}`], { encoding: 'utf8', env: cleanEnv() });
+  const gap = sb.id();
+  const r = run(`exec 3<${f}`, gap);
+  assert.is.not(r.status, 0, `ran with an fd the caller never passed: ${r.stdout}`);
+  assert.match(r.stderr, /preserve-fds 2: fd 4 is not open/);
+  assert.not.match(r.stdout, /anon_inode|eventpoll|eventfd/);
+  assert.not.ok(fs.existsSync(path.join(sb.root, gap)), 'nothing left behind');
+  // Both passed: both reach the container.
+  const ok = run(`exec 3<${f} 4<${f}`, sb.id());
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(` 3 -> ${f}`));
+  assert.match(ok.stdout, new RegExp(` 4 -> ${f}`));
+  // exec too.
+  const id = sb.id();
+  assert.is(sb.tsrun(['run', '-d', '--bundle', sb.bundle({ args: ['sleep', '1000'] }), id]).status, 0);
+  const ex = spawnSync('sh', ['-c', `exec 3<${f}; exec ${TSRUN} --root ${sb.root} exec --preserve-fds 2 ${id} ls -l /proc/self/fd/`], { encoding: 'utf8', env: cleanEnv() });
+  assert.is.not(ex.status, 0, `exec ran with an fd the caller never passed: ${ex.stdout}`);
+  assert.match(ex.stderr, /preserve-fds 2: fd 4 is not open/);
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
 });
 
 test('the caller\'s stdout keeps its O_NONBLOCK (a shared file description is not changed)', () => {

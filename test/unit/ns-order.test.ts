@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Linux, Namespace } from '../../src/config/types';
-import { CLONE, createSequence, execSequence, type NsSequence } from '../../src/plan/ns-order';
+import { CLONE, createSequence, execSequence, pidJoinEarlyReason, pidJoinEarlyWarning, type NsSequence } from '../../src/plan/ns-order';
 import { Op, type PlanStep } from '../../src/plan/ops';
 
 const NAMES: [number, string][] = [
@@ -32,6 +32,7 @@ function replay(seq: NsSequence, opts: { targetPidNs?: boolean } = {}): Fake {
   const created = new Set<string>();
   let pidForChildren: 'host' | 'target' | 'new' = 'host';
   let forked = false;
+  let rootSwitched = false;
   const make = (names: string[], how: string) => {
     for (const n of names) {
       if (n !== 'user' && userns === 'host' && seq.newUserns) errors.push(`${n} namespace ${how} before the user namespace: owned by the host's`);
@@ -58,6 +59,12 @@ function replay(seq: NsSequence, opts: { targetPidNs?: boolean } = {}): Fake {
           events.push('connect');
           break;
         case Op.Setns:
+          if (f[2] === 'open') {
+            if (inNs.has('mnt') || rootSwitched) errors.push('a namespace\'s host path opened after the mount namespace changed');
+            events.push(`open ${f[1]}`);
+            break;
+          }
+          if (f[0] === '' && !events.includes(`open ${f[1]}`)) errors.push(`setns ${f[1]} through an fd never opened`);
           if (f[1] === 'user') {
             if (inNs.size > 0) errors.push('a user namespace joined after others (it owns them)');
             userns = 'joined';
@@ -66,6 +73,7 @@ function replay(seq: NsSequence, opts: { targetPidNs?: boolean } = {}): Fake {
           }
           if (f[1] === 'pid') pidForChildren = 'target';
           else inNs.add(f[1]);
+          if (f[1] === 'mnt') rootSwitched = true; // an existing mount namespace: its root (already pivoted)
           events.push(`setns ${f[1]}`);
           break;
         case Op.SetnsPidfd: {
@@ -73,6 +81,7 @@ function replay(seq: NsSequence, opts: { targetPidNs?: boolean } = {}): Fake {
           const names = NAMES.filter(([fl]) => mask & fl).map(([, n]) => n);
           if (names.includes('user')) userns = 'joined';
           for (const n of names) if (n !== 'pid' && n !== 'user') inNs.add(n);
+          if (names.includes('mnt')) rootSwitched = true;
           if (names.includes('pid')) pidForChildren = 'target';
           events.push(`setns(pidfd, ${names.join('|')})`);
           break;
@@ -92,8 +101,10 @@ function replay(seq: NsSequence, opts: { targetPidNs?: boolean } = {}): Fake {
           events.push('unshare time');
           break;
         case Op.Fork:
-          if (where !== 'bootstrap') errors.push('fork outside the bootstrap');
+          if (where !== 'bootstrap' && where !== 'after-root') errors.push('fork outside the bootstrap and the root switch');
           if (pidForChildren === 'target' && !inNs.has('mnt')) errors.push('visible in the target pid namespace before entering its mount namespace');
+          // A joined pid namespace has other members: they must never see the host's root.
+          if (pidForChildren === 'target' && !rootSwitched) errors.push('visible in a joined pid namespace before its root is switched (host root reachable)');
           forked = true;
           events.push('fork');
           break;
@@ -103,10 +114,16 @@ function replay(seq: NsSequence, opts: { targetPidNs?: boolean } = {}): Fake {
     }
   };
   run(seq.bootstrap, 'bootstrap');
-  if (seq.bootstrap.length > 0 && !forked) errors.push('a bootstrap must end in the fork');
-  if (opts.targetPidNs && !forked) errors.push('joining a pid namespace without the fork');
+  if (seq.bootstrap.length > 0 && !forked && seq.enterPid.length === 0) errors.push('a bootstrap must end in the fork');
   events.push('--- plan');
   run(seq.head, 'plan');
+  // build.ts: the rootfs phase (binds, mounts, devices, pivot_root), then enterPid.
+  rootSwitched = true;
+  if (seq.enterPid.length > 0) {
+    events.push('rootfs + pivot_root');
+    run(seq.enterPid, 'after-root');
+  }
+  if (opts.targetPidNs && !forked) errors.push('joining a pid namespace without the fork');
   return { events, errors };
 }
 
@@ -145,9 +162,45 @@ test('create joining a user namespace: it is joined first, the new ones are made
   assert.equal(r.events, ['clone', 'setns user', 'setns net', 'unshare mnt|pid', 'fork', '--- plan']);
 });
 
-test('create joining another container\'s pid namespace: the pid namespace is entered last, right before the fork', () => {
-  const r = replay(createSequence(linux([{ type: 'pid', path: '/proc/9/ns/pid' }, { type: 'mount' }, { type: 'ipc', path: '/proc/9/ns/ipc' }])), { targetPidNs: true });
-  assert.equal(r.events, ['clone', 'setns ipc', 'unshare mnt', 'setns pid', 'fork', '--- plan']);
+test('create joining another container\'s pid namespace: entered only after the rootfs is pivoted, then the fork', () => {
+  const seq = createSequence(linux([{ type: 'pid', path: '/proc/9/ns/pid' }, { type: 'mount' }, { type: 'ipc', path: '/proc/9/ns/ipc' }]));
+  const r = replay(seq, { targetPidNs: true });
+  assert.equal(r.errors, []);
+  assert.equal(r.events, ['clone', 'open pid', 'setns ipc', 'unshare mnt', '--- plan', 'rootfs + pivot_root', 'setns pid', 'fork']);
+  assert.equal(seq.stages, ['clone', 'open-pid', 'join', 'unshare', 'rootfs', 'enter-pid', 'fork']);
+  assert.equal(seq.bootstrap[0].fields, ['/proc/9/ns/pid', 'pid', 'open']);
+  assert.equal(seq.enterPid.map((s) => s.fields), [['', 'pid'], ['wait']]);
+});
+
+test('create joining a pid namespace with a joined user namespace and cgroup/time namespaces: those first, the pid namespace after the root', () => {
+  const seq = createSequence(
+    linux([{ type: 'user', path: '/proc/9/ns/user' }, { type: 'pid', path: '/proc/9/ns/pid' }, { type: 'mount' }, { type: 'cgroup' }]),
+    { joinCgroups: ['/sys/fs/cgroup/pids/c/tasks'] },
+  );
+  const r = replay(seq, { targetPidNs: true });
+  assert.equal(r.errors, []);
+  assert.equal(r.events, ['clone', 'join-cgroup', 'open pid', 'setns user', 'unshare mnt', '--- plan', 'unshare cgroup', 'rootfs + pivot_root', 'setns pid', 'fork']);
+});
+
+test('create joining a pid namespace where hooks need the pid before pivot_root: runc\'s order, with the reason', () => {
+  const nss: Namespace[] = [{ type: 'pid', path: '/proc/9/ns/pid' }, { type: 'mount' }];
+  const hooks = { createRuntime: [{ path: '/bin/true' }] };
+  const reason = pidJoinEarlyReason({ linux: linux(nss), hooks }, false);
+  assert.match(reason ?? '', /createRuntime hooks/);
+  const seq = createSequence(linux(nss), { pidEarly: reason });
+  assert.equal(replay(seq, { targetPidNs: true }).events, ['clone', 'unshare mnt', 'setns pid', 'fork', '--- plan']);
+  assert.equal(seq.enterPid, []);
+  assert.match(pidJoinEarlyWarning(reason!), /pid namespace joined by path: createRuntime hooks need .*\(runc's order/);
+  // The other reasons, and none without a pid namespace joined by path.
+  assert.match(pidJoinEarlyReason({ linux: linux(nss) }, true) ?? '', /seccomp agent/);
+  const lxcfs = [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/proc/cpuinfo', type: 'bind', source: '/var/lib/lxcfs/proc/cpuinfo', options: ['bind'] }];
+  assert.match(pidJoinEarlyReason({ linux: linux(nss), mounts: lxcfs }, false) ?? '', /bind mount onto \/proc\/cpuinfo/);
+  assert.is(pidJoinEarlyReason({ linux: linux(nss), mounts: lxcfs.slice(0, 1) }, false), undefined);
+  assert.is(pidJoinEarlyReason({ linux: linux([{ type: 'pid' }]), hooks }, false), undefined);
+  const userns = linux([...nss, { type: 'user', path: '/proc/9/ns/user' }]);
+  assert.match(pidJoinEarlyReason({ linux: userns }, false, true) ?? '', /--no-pivot in a user namespace/);
+  assert.is(pidJoinEarlyReason({ linux: userns }, false, false), undefined);
+  assert.is(pidJoinEarlyReason({ linux: linux(nss) }, false, true), undefined);
 });
 
 test('create: cgroup and time namespaces are made in the plan proper (after the cgroups are joined; time never as a clone flag)', () => {
@@ -184,20 +237,27 @@ test('exec without pidfds: per-file joins, mnt before the fork', () => {
 });
 
 test('the fake catches the old shapes: clone(NEWNS) then setns(user); setns after unshare(user); fork before setns(mnt)', () => {
-  const old1: NsSequence = { cloneFlags: CLONE.NEWNS, bootstrap: [], head: [{ op: Op.Setns, fields: ['/u', 'user'] }], newUserns: false, stages: [] };
+  const old1: NsSequence = { cloneFlags: CLONE.NEWNS, bootstrap: [], head: [{ op: Op.Setns, fields: ['/u', 'user'] }], enterPid: [], newUserns: false, stages: [] };
   assert.ok(replay(old1).errors.some((e) => /user namespace joined after others/.test(e)));
   const old2: NsSequence = {
     cloneFlags: 0,
     bootstrap: [{ op: Op.Unshare, fields: ['user'] }, { op: Op.Setns, fields: ['/n', 'net'] }, { op: Op.Fork, fields: [] }],
-    head: [], newUserns: true, stages: [],
+    head: [], enterPid: [], newUserns: true, stages: [],
   };
   assert.ok(replay(old2).errors.some((e) => /EPERM/.test(e)));
   const old3: NsSequence = {
     cloneFlags: 0,
     bootstrap: [{ op: Op.Setns, fields: ['/p', 'pid'] }, { op: Op.Fork, fields: [] }, ],
-    head: [{ op: Op.Setns, fields: ['/m', 'mnt'] }], newUserns: false, stages: [],
+    head: [{ op: Op.Setns, fields: ['/m', 'mnt'] }], enterPid: [], newUserns: false, stages: [],
   };
   assert.ok(replay(old3).errors.some((e) => /before entering its mount namespace/.test(e)));
+  // The order before the late pid entry: mnt joined/made, but the fork into a joined pid namespace before pivot_root.
+  const old4: NsSequence = {
+    cloneFlags: 0,
+    bootstrap: [{ op: Op.Unshare, fields: ['mnt'] }, { op: Op.Setns, fields: ['/p', 'pid'] }, { op: Op.Fork, fields: [] }],
+    head: [], enterPid: [], newUserns: false, stages: [],
+  };
+  assert.ok(replay(old4).errors.some((e) => /before its root is switched/.test(e)));
 });
 
 test.run();

@@ -142,7 +142,7 @@ test('cgroup mount on a v1/hybrid host: tmpfs, own cgroup of each hierarchy, rem
   assert.ok(Number(fields(steps[steps.length - 1])[3]) & MS.REMOUNT);
 });
 
-test('namespace paths: staged: join user first, then the others, then create the rest in the joined user ns, pid last, then fork', () => {
+test('namespace paths: staged: join user first, then the others, then create the rest in the joined user ns; a joined pid ns after the root switch', () => {
   const plan = buildPlan(
     input((c) => {
       c.linux!.namespaces = [
@@ -159,14 +159,56 @@ test('namespace paths: staged: join user first, then the others, then create the
   assert.equal(
     plan.bootstrap.map((s) => [s.op, ...fields(s)]),
     [
+      [Op.Setns, '/proc/1/ns/pid', 'pid', 'open'],
       [Op.Setns, '/proc/1/ns/user', 'user'],
       [Op.Setns, '/var/run/netns/x', 'net'],
       [Op.Unshare, 'mnt'],
-      [Op.Setns, '/proc/1/ns/pid', 'pid'],
-      [Op.Fork],
     ],
   );
-  assert.not.ok(plan.steps.some((s) => s.op === Op.Setns || s.op === Op.Fork), 'no join in the plan proper');
+  // The pid namespace has members: entered only after the root switch; procfs (the mounter's pid
+  // namespace) by the child. In a user namespace the old root stays stacked until then.
+  const o = ops(plan.steps);
+  const pivot = o.indexOf(Op.PivotRoot);
+  const proc = plan.steps.findIndex((s) => s.op === Op.Mount && s.fields[2] === 'proc');
+  assert.equal(fields(plan.steps[pivot]), ['stack']);
+  assert.equal(plan.steps.slice(pivot + 1, pivot + 3).map((s) => [s.op, ...fields(s)]), [[Op.Setns, '', 'pid'], [Op.Fork, 'wait']]);
+  assert.ok(proc > pivot + 2, 'procfs is mounted by the child');
+  assert.ok(plan.steps.slice(0, pivot).every((s) => s.op !== Op.Mount || s.fields[2] !== 'proc'), 'no procfs before the fork');
+  const detach = plan.steps.findIndex((s) => s.op === Op.PivotRoot && fields(s)[0] === 'detach');
+  assert.ok(detach > proc, 'the old root is detached after the child\'s procfs');
+  assert.ok(o.indexOf(Op.MaskPath) > detach, 'masks (on the child\'s /proc) come after');
+  assert.equal(plan.warnings, []);
+});
+
+test('a joined pid namespace without a user namespace: plain pivot, then the fork; with --no-pivot after the move; without a mount namespace after the chroot', () => {
+  const nss = (c: Spec, mount: boolean) => {
+    c.linux!.namespaces = [{ type: 'pid', path: '/proc/1/ns/pid' }, ...(mount ? [{ type: 'mount' as const }] : [])];
+    if (!mount) {
+      c.mounts = [];
+      c.linux!.maskedPaths = [];
+      c.linux!.readonlyPaths = [];
+    }
+  };
+  const after = (steps: PlanStep[], op: Op) => steps.slice(steps.findIndex((s) => s.op === op) + 1).slice(0, 2).map((s) => [s.op, ...fields(s)]);
+  const plain = buildPlan(input((c) => nss(c, true)));
+  assert.equal(fields(plain.steps.find((s) => s.op === Op.PivotRoot)!), []);
+  assert.equal(after(plain.steps, Op.PivotRoot), [[Op.Setns, '', 'pid'], [Op.Fork, 'wait']]);
+  const moved = buildPlan({ ...input((c) => nss(c, true)), noPivot: true });
+  assert.equal(after(moved.steps, Op.MoveRoot), [[Op.Setns, '', 'pid'], [Op.Fork, 'wait']]);
+  const chroot = buildPlan(input((c) => nss(c, false)));
+  assert.equal(after(chroot.steps, Op.Chroot), [[Op.Setns, '', 'pid'], [Op.Fork, 'wait']]);
+});
+
+test('a joined pid namespace with a createContainer hook: runc\'s order (pid before the rootfs), with a warning', () => {
+  const plan = buildPlan(
+    input((c) => {
+      c.linux!.namespaces = [{ type: 'pid', path: '/proc/1/ns/pid' }, { type: 'mount' }];
+      c.hooks = { createContainer: [{ path: '/bin/true' }] };
+    }),
+  );
+  assert.equal(plan.bootstrap.map((s) => [s.op, ...fields(s)]), [[Op.Unshare, 'mnt'], [Op.Setns, '/proc/1/ns/pid', 'pid'], [Op.Fork]]);
+  assert.not.ok(plan.steps.some((s) => s.op === Op.Fork || s.op === Op.Setns));
+  assert.match(plan.warnings.join('\n'), /createContainer hooks need the container's pid before pivot_root/);
 });
 
 test('a new cgroup namespace is unshared by the init after it joined its cgroups, not cloned', () => {
