@@ -323,6 +323,25 @@ hostTest(test, 'no private pid namespace: `kill <id> KILL` kills every process o
   assert.is(sb.tsrun(['delete', id]).status, 0);
 });
 
+hostTest(test, 'no private pid namespace, init gone: `kill --all <id> 9` kills what it left in the cgroup (containerd\'s shim waits on their stdio)', NEED_V1, () => {
+  const { id, pid } = runDetached('sleep 300 & sleep 300 & wait', (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  });
+  const dir = cgDir(pid, 'pids');
+  waitFor('three processes', () => procs(dir).length === 3);
+  const children = procs(dir).filter((p) => p !== pid);
+  process.kill(pid, 'SIGKILL');
+  sb.waitStatus(id, 'stopped');
+  assert.ok(children.every(alive), 'the init\'s children outlive it');
+  // Through the launcher, as an engine calls it (--log, --log-format, a numeric signal).
+  const r = sb.tsrun(['kill', '--all', id, '9'], { globals: ['--log', path.join(sb.dir, 'kill-all.log'), '--log-format', 'json'] });
+  assert.is(r.status, 0, r.stderr);
+  waitFor('the children dead', () => children.every((p) => !alive(p)));
+  // Nothing left: the answer is the same, now without Node (the launcher's fast path).
+  assert.is(sb.tsrun(['kill', '--all', id, '9']).status, 0);
+  assert.is(sb.tsrun(['delete', id]).status, 0);
+});
+
 hostTest(test, 'cgroupsPath: absolute from each hierarchy root, relative under the runtime\'s own cgroup', NEED_V1, () => {
   const abs = runDetached('sleep 300', (c) => (c.linux.cgroupsPath = `/${TAG}/abs`), 'abs');
   const rel = runDetached('sleep 300', (c) => (c.linux.cgroupsPath = `${TAG}/rel`), 'rel');
