@@ -9,8 +9,8 @@
  *   kill <id> [sig]       live init, not (SIGKILL without a private pid
  *                         namespace): pidfd_send_signal through a pidfd opened
  *                         before the start time is checked               → 0
- *   kill --all <id> [sig] init gone, a zombie, or its pid reused, and
- *                         nothing left in its cgroup                     → 0
+ *   kill --all <id> [sig] init gone, a zombie, or its pid reused: what is
+ *                         left in its cgroup signalled, frozen meanwhile  → 0
  *   delete [--force] <id> init gone, no poststop hooks, no host extras,
  *                         nothing left in its cgroup: under the id's lock,
  *                         the cgroups it created, then its state dir     → 0
@@ -21,7 +21,7 @@
  * create writes after the final state.json (src/state/fast.ts). Anything else —
  * another flag, no --root, --debug, an id or signal the CLI would judge, a
  * state file not in the form tsrun writes, no fast file, a process left in the
- * cgroup, the lock held, any failure before the state is removed — returns -1
+ * cgroup at delete, a sub-cgroup, a freeze that does not settle, the lock held, any failure before the state is removed — returns -1
  * and the CLI runs as always. */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +178,9 @@ struct fast_rec {
   int private_pidns;
   int poststop;
   const char *procs;
+  const char *freezer; /* its directory, or 0 */
+  int freezer_v2;
+  const char *cgkill;
   int ndirs;
   const char *dirs[MAX_DIRS];
   int leaf[MAX_DIRS];
@@ -192,6 +195,9 @@ static int read_fast(const char *root, const char *id, struct fast_rec *f) {
   f->private_pidns = -1;
   f->poststop = -1;
   f->procs = 0;
+  f->freezer = 0;
+  f->freezer_v2 = 0;
+  f->cgkill = 0;
   f->ndirs = 0;
   int version = 0, end = 0;
   char *line = buf;
@@ -206,6 +212,9 @@ static int read_fast(const char *root, const char *id, struct fast_rec *f) {
     else if (eat(&v, "pidns ")) f->private_pidns = same(v, "private") ? 1 : same(v, "shared") ? 0 : -1;
     else if (eat(&v, "poststop ")) f->poststop = same(v, "0") ? 0 : 1;
     else if (eat(&v, "procs ")) f->procs = v;
+    else if (eat(&v, "freezer v1 ")) f->freezer = v, f->freezer_v2 = 0;
+    else if (eat(&v, "freezer v2 ")) f->freezer = v, f->freezer_v2 = 1;
+    else if (eat(&v, "cgkill ")) f->cgkill = v;
     else if (starts(line, "leaf /") || starts(line, "dir /")) {
       if (f->ndirs == MAX_DIRS) return 0;
       f->leaf[f->ndirs] = line[0] == 'l';
@@ -214,7 +223,8 @@ static int read_fast(const char *root, const char *id, struct fast_rec *f) {
     else return 0;
     line = nl + 1;
   }
-  return version && end && f->private_pidns >= 0 && f->poststop >= 0 && (!f->procs || f->procs[0] == '/');
+  return version && end && f->private_pidns >= 0 && f->poststop >= 0 && (!f->procs || f->procs[0] == '/') &&
+         (!f->freezer || f->freezer[0] == '/') && (!f->cgkill || f->cgkill[0] == '/');
 }
 
 struct dirent64 {
@@ -321,6 +331,108 @@ static int lock_id(const char *root, const char *id) {
 
 static void unlock_id(void) { sys3(__NR_unlinkat, AT_FDCWD, (long)lock_file, 0); }
 
+/* Writes val to dir/name: 0, or -errno. */
+static long cg_write(const char *dir, const char *name, const char *val) {
+  static char file[FP_PATH_MAX];
+  if (!join(file, dir, name, 0)) return -ENAMETOOLONG;
+  long fd = sys4(__NR_openat, AT_FDCWD, (long)file, O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0) return fd;
+  long n = len(val);
+  long w = sys3(__NR_write, fd, (long)val, n);
+  sys3(__NR_close, fd, 0, 0);
+  return w == n ? 0 : w < 0 ? w : -EIO;
+}
+
+/* dir/name, NUL-terminated, trailing newline dropped; the length or -1. */
+static long cg_read(const char *dir, const char *name, char *buf, long cap) {
+  static char file[FP_PATH_MAX];
+  if (!join(file, dir, name, 0)) return -1;
+  long n = slurp(file, buf, cap);
+  if (n > 0 && buf[n - 1] == '\n') buf[--n] = '\0';
+  return n;
+}
+
+static void nap_ms(long ms) {
+  struct {
+    long s, ns;
+  } ts = {0, ms * 1000000L};
+  sys3(__NR_nanosleep, (long)&ts, 0, 0);
+}
+
+static int v2_frozen(const char *dir) {
+  static char ev[512];
+  if (cg_read(dir, "cgroup.events", ev, sizeof ev) <= 0) return 0;
+  for (const char *l = ev; *l;) {
+    if (starts(l, "frozen 1") && (l[8] == '\n' || l[8] == '\0')) return 1;
+    while (*l && *l != '\n') l++;
+    if (*l) l++;
+  }
+  return 0;
+}
+
+static void thaw(const struct fast_rec *f) {
+  static char st[32];
+  if (f->freezer_v2) {
+    cg_write(f->freezer, "cgroup.freeze", "0");
+    return;
+  }
+  cg_write(f->freezer, "freezer.state", "THAWED");
+  for (int i = 0; i < 1000; i++) {
+    if (cg_read(f->freezer, "freezer.state", st, sizeof st) > 0 && same(st, "THAWED")) return;
+    nap_ms(1);
+  }
+}
+
+/* src/cgroups/freezer.ts, bounded shorter: 1 frozen; -1 not (thawed again: the CLI retries longer). */
+static int freeze(const struct fast_rec *f) {
+  static char st[32];
+  for (int i = 0; i < 40; i++) {
+    if (f->freezer_v2) {
+      if (i == 0 && cg_write(f->freezer, "cgroup.freeze", "1") < 0) return -1;
+      if (v2_frozen(f->freezer)) return 1;
+    } else {
+      if (cg_write(f->freezer, "freezer.state", "FROZEN") < 0) break;
+      if (cg_read(f->freezer, "freezer.state", st, sizeof st) > 0 && same(st, "FROZEN")) return 1;
+    }
+    nap_ms(i < 10 ? 1 + i : 10);
+  }
+  thaw(f);
+  return -1;
+}
+
+/* CgroupDirs.killAll(): every process in the cgroup signalled, frozen meanwhile so nothing forks
+ * past it (cgroup2 alone, SIGKILL: cgroup.kill). 0 done, -1 the CLI's (nothing or part done:
+ * signalling again is harmless). */
+static int kill_left(const struct fast_rec *f, int sig) {
+  if (sig == 9 && f->cgkill) {
+    long e = cg_write(f->cgkill, "cgroup.kill", "1");
+    if (e == 0) return 0;
+    if (e != -ENOENT) return -1;
+  }
+  if (!f->procs || cgroup_empty(f->procs)) return 0;
+  if (each_entry(f->procs, refuse_subdir, 0) != 0) return -1; /* the CLI walks sub-cgroups */
+  int frozen = 0;
+  if (f->freezer) {
+    if (freeze(f) < 0) return -1;
+    frozen = 1;
+  }
+  static char procs[65536];
+  long n = cg_read(f->procs, "cgroup.procs", procs, sizeof procs);
+  int rc = n >= 0 && n < (long)sizeof procs - 2 ? 0 : -1;
+  for (const char *p = procs; rc == 0 && n > 0 && *p;) {
+    long pid = 0;
+    while (*p >= '0' && *p <= '9') pid = pid * 10 + (*p++ - '0');
+    if (*p == '\n') p++;
+    else if (*p) rc = -1;
+    if (pid > 0) {
+      long e = sys3(__NR_kill, pid, sig, 0);
+      if (e < 0 && e != -ESRCH) rc = -1;
+    }
+  }
+  if (frozen) thaw(f);
+  return rc;
+}
+
 static int kill_fast(const char *root, const char *id, int all, int sig) {
   struct init_rec r;
   static struct fast_rec f;
@@ -328,7 +440,7 @@ static int kill_fast(const char *root, const char *id, int all, int sig) {
   int st = init_state(&r);
   if (st == INIT_STOPPED) {
     /* runc: --all still reaches what is left in the cgroup; without it, "not running" is the CLI's to say. */
-    return all && cgroup_empty(f.procs) ? 0 : -1;
+    return all ? kill_left(&f, sig) : -1;
   }
   /* --all, or SIGKILL without a private pid namespace: the whole cgroup, the CLI's job (freeze, signal, thaw). */
   if (st != INIT_ALIVE || all || (sig == 9 && !f.private_pidns)) return -1;

@@ -6,6 +6,8 @@
  *   pidns private|shared          the init has a pid namespace of its own
  *   poststop <n>                  poststop hooks to run at delete
  *   procs <dir>                   where the container's processes are listed (no line: no cgroup)
+ *   freezer v1|v2 <dir>           what `kill --all` freezes around its signals (no line: none)
+ *   cgkill <dir>                  cgroup2-only: SIGKILL to all through <dir>/cgroup.kill
  *   leaf <dir> | dir <dir>        each cgroup directory it created, parents first
  *   end
  *
@@ -34,12 +36,16 @@ export function fastRecord(rec: StateRecord, privatePidNs: boolean, poststopHook
     // The same directory CgroupDirs.pids() lists (src/cgroups/dirs.ts).
     const procs = cg.mode === 'v2' ? p[''] : p.pids ?? p.freezer ?? p.devices ?? p.memory ?? p.cpu ?? p['name=systemd'] ?? Object.values(p)[0];
     if (procs) lines.push(`procs ${procs}`);
+    // The same choices as CgroupDirs.freezerDir() and killAll().
+    if (p.freezer) lines.push(`freezer v1 ${p.freezer}`);
+    else if (p[''] && (cg.mode === 'v2' || cg.mode === 'hybrid')) lines.push(`freezer v2 ${p['']}`);
+    if (cg.mode === 'v2' && p['']) lines.push(`cgkill ${p['']}`);
     const leaves = new Set(Object.values(p));
     for (const d of cg.created) lines.push(`${leaves.has(d) ? 'leaf' : 'dir'} ${d}`);
   }
   lines.push('end');
-  if (lines.some((l) => l.includes('\n') || l.includes('\0') || !/^[a-z-]+ \S/.test(l) && l !== 'end')) return undefined;
-  if (lines.slice(3).some((l) => l !== 'end' && !path.isAbsolute(l.slice(l.indexOf(' ') + 1)))) return undefined;
+  if (lines.some((l) => l.includes('\n') || l.includes('\0'))) return undefined;
+  if (lines.slice(3, -1).some((l) => !path.isAbsolute(l.replace(/^(freezer v[12]|[a-z]+) /, '')))) return undefined;
   return lines.join('\n') + '\n';
 }
 

@@ -333,13 +333,24 @@ hostTest(test, 'no private pid namespace, init gone: `kill --all <id> 9` kills w
   process.kill(pid, 'SIGKILL');
   sb.waitStatus(id, 'stopped');
   assert.ok(children.every(alive), 'the init\'s children outlive it');
-  // Through the launcher, as an engine calls it (--log, --log-format, a numeric signal).
-  const r = sb.tsrun(['kill', '--all', id, '9'], { globals: ['--log', path.join(sb.dir, 'kill-all.log'), '--log-format', 'json'] });
+  const freezerDir = cgDir(children[0], 'freezer');
+  const dirs = layout!.v1.map((h) => cgDir(children[0], h.controllers[0])).filter((d) => !layout!.v1.some((h) => path.resolve(h.mountPoint) === path.resolve(d)));
+  // As an engine calls it (--log, --log-format, a numeric signal), and with no node on PATH:
+  // the launcher's fast path does it (freeze, signal, thaw) or the call fails with 127.
+  const noNode = { ...cleanEnv(), PATH: '/nonexistent-tsrun-dir' };
+  const engine = (args: string[]) => sb.exec([TSRUN, '--root', sb.root, '--log', path.join(sb.dir, 'engine.log'), '--log-format', 'json', ...args], { env: noNode });
+  let r = engine(['kill', '--all', id, '9']);
   assert.is(r.status, 0, r.stderr);
   waitFor('the children dead', () => children.every((p) => !alive(p)));
-  // Nothing left: the answer is the same, now without Node (the launcher's fast path).
-  assert.is(sb.tsrun(['kill', '--all', id, '9']).status, 0);
-  assert.is(sb.tsrun(['delete', id]).status, 0);
+  assert.is(read(path.join(freezerDir, 'freezer.state')), 'THAWED', 'frozen around the signals, thawed after');
+  assert.is(engine(['kill', '--all', id, '9']).status, 0, 'nothing left: still 0');
+  // delete of the stopped container, without Node too: its cgroups and state gone.
+  waitFor('the cgroup empty', () => procs(dir).length === 0);
+  r = engine(['delete', id]);
+  assert.is(r.status, 0, r.stderr);
+  for (const d of dirs) assert.not.ok(fs.existsSync(d), `${d} removed`);
+  assert.not.ok(fs.existsSync(path.join(sb.root, id)), 'state removed');
+  assert.is(engine(['delete', '--force', id]).status, 0, 'and delete --force of it after');
 });
 
 hostTest(test, 'cgroupsPath: absolute from each hierarchy root, relative under the runtime\'s own cgroup', NEED_V1, () => {

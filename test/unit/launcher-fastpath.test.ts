@@ -146,19 +146,39 @@ test('a state file not in the form tsrun writes reaches the CLI', () => {
   assert.is(launcher(['--root', root, 'kill', '--all', 'odd', '9']).code, 127);
 });
 
-test('kill --all of a stopped container whose cgroup still has processes (no private pid namespace): the CLI kills them', () => {
-  const child = spawnSync('true');
-  writeState('leftovers', child.pid!, '1', { pidns: 'shared', procs: fakeCgroup('leftovers', [process.pid]) });
-  assert.is(launcher(['--root', root, 'kill', '--all', 'leftovers', '9']).code, 127);
-  writeState('subcg', child.pid!, '1', { pidns: 'shared', procs: fakeCgroup('subcg') });
-  fs.mkdirSync(path.join(root, 'cg', 'subcg', 'child'));
-  assert.is(launcher(['--root', root, 'kill', '--all', 'subcg', '9']).code, 127, 'a sub-cgroup: not sure it is empty');
-  writeState('emptycg', child.pid!, '1', { pidns: 'shared', procs: fakeCgroup('emptycg', []) });
+test('kill --all of a stopped container whose cgroup still has processes (no private pid namespace): signalled without Node, frozen meanwhile', async () => {
+  const dead = spawnSync('true').pid!;
+  const left = liveInit();
+  const freezer = fakeCgroup('leftovers-freezer');
+  fs.writeFileSync(path.join(freezer, 'freezer.state'), 'THAWED\n');
+  writeState('leftovers', dead, '1', { pidns: 'shared', procs: fakeCgroup('leftovers', [left.pid]) });
+  // The record as writeState made it, plus a (fake) v1 freezer:
+  const fast = fs.readFileSync(path.join(root, 'leftovers', 'fast'), 'utf8').replace('end\n', `freezer v1 ${freezer}\nend\n`);
+  fs.writeFileSync(path.join(root, 'leftovers', 'fast'), fast);
+  assert.equal(launcher(['--root', root, '--log', path.join(root, 'log.json'), '--log-format', 'json', 'kill', '--all', 'leftovers', '9']), { code: 0, stderr: '' });
+  await settle();
+  assert.is(left.exited(), 'SIGKILL');
+  assert.is(fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim(), 'THAWED', 'thawed in the end');
+  const emptied = fakeCgroup('emptycg', []);
+  writeState('emptycg', dead, '1', { pidns: 'shared', procs: emptied });
   assert.is(launcher(['--root', root, 'kill', '--all', 'emptycg', '9']).code, 0, 'an empty cgroup: nothing to do');
-  writeState('nofast', child.pid!, '1', null);
+});
+
+test('kill --all of a stopped container that the CLI must do: a sub-cgroup, a freezer that fails, no or a torn fast record', async () => {
+  const dead = spawnSync('true').pid!;
+  const left = liveInit();
+  writeState('subcg', dead, '1', { pidns: 'shared', procs: fakeCgroup('subcg', [left.pid]) });
+  fs.mkdirSync(path.join(root, 'cg', 'subcg', 'child'));
+  assert.is(launcher(['--root', root, 'kill', '--all', 'subcg', '9']).code, 127, 'a sub-cgroup: the CLI walks it');
+  writeState('nofreeze', dead, '1', { pidns: 'shared', procs: fakeCgroup('nofreeze', [left.pid]) });
+  fs.writeFileSync(path.join(root, 'nofreeze', 'fast'), fs.readFileSync(path.join(root, 'nofreeze', 'fast'), 'utf8').replace('end\n', `freezer v1 ${path.join(root, 'cg', 'missing')}\nend\n`));
+  assert.is(launcher(['--root', root, 'kill', '--all', 'nofreeze', '9']).code, 127, 'the freeze failed: the CLI');
+  writeState('nofast', dead, '1', null);
   assert.is(launcher(['--root', root, 'kill', '--all', 'nofast', '9']).code, 127, 'no fast record: the CLI');
-  writeState('torn', child.pid!, '1', { text: 'tsrun-fast 1\npidns private\npoststop 0\n' });
+  writeState('torn', dead, '1', { text: 'tsrun-fast 1\npidns private\npoststop 0\n' });
   assert.is(launcher(['--root', root, 'kill', '--all', 'torn', '9']).code, 127, 'a torn fast record: the CLI');
+  await settle();
+  assert.is(left.exited(), undefined, 'never signalled');
 });
 
 test('kill <id> <sig> of a live init: signalled without Node (pidfd), as the CLI does', async () => {
