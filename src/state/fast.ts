@@ -14,7 +14,7 @@
  * Written by `create` right after the final state.json (so its presence means
  * the record is final, never the provisional one), and read only by the C.
  * Not written when something would not fit the format (a newline in a path)
- * or the C must not act (a fake cgroup tree): the C then leaves every call to
+ * or the C must not act (a fake cgroup tree, a systemd scope): the C then leaves every call to
  * the CLI. The init's pid and start time stay in state.json, which the C
  * reads too.
  */
@@ -31,7 +31,8 @@ export function fastRecord(rec: StateRecord, privatePidNs: boolean, poststopHook
   const lines = ['tsrun-fast 1', `pidns ${privatePidNs ? 'private' : 'shared'}`, `poststop ${poststopHooks}`];
   const cg = rec.cgroup as CgroupRecord | undefined;
   if (cg && cg.mode !== 'disabled') {
-    if (cg.fake) return undefined;
+    // A fake tree is not cgroupfs; a systemd scope must be stopped over D-Bus at delete: the CLI's.
+    if (cg.fake || cg.systemdUnit) return undefined;
     const p = cg.paths;
     // The same directory CgroupDirs.pids() lists (src/cgroups/dirs.ts).
     const procs = cg.mode === 'v2' ? p[''] : p.pids ?? p.freezer ?? p.devices ?? p.memory ?? p.cpu ?? p['name=systemd'] ?? Object.values(p)[0];
