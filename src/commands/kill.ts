@@ -20,8 +20,13 @@ export const run: CommandRun = (inv) => {
   // A paused container can be signalled too (the signal is delivered on resume), as runc.
   // A create in progress may have no init yet (pid 0 would signal our own process group).
   if (status === 'stopped' || (status === 'creating' && !(rec.pid > 0 && processAlive(rec.pid, rec.initStartTime)))) {
-    // runc: --all is obsolete, but it still turns "not running" into success.
-    if (all) return 0;
+    // runc: --all reaches whatever is left in the cgroup even once the init is gone: without a
+    // private pid namespace the init's children outlive it, holding the stdio an engine waits
+    // on (containerd's shim sends `kill --all <id> 9` for exactly that after the init exits).
+    if (all) {
+      containerCgroup(rec)?.killAll(signo);
+      return 0;
+    }
     throw new TsrunError(ERR_NOT_RUNNING);
   }
   // runc: SIGKILL to a container without its own pid namespace (or --all) reaches its whole cgroup.

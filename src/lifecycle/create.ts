@@ -21,6 +21,8 @@ import { createContainerDir, currentOwner, writeState, type StateRecord } from '
 import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime, sleepSync } from '../state/proc';
 import { withLock } from '../state/lock';
+import { fastRecord, writeFastRecord } from '../state/fast';
+import { hasPrivatePidNs } from './container-cgroup';
 import { destroyContainer } from './destroy';
 import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
 import { awaitReady, sendCommit, sendPlan } from './sync';
@@ -312,6 +314,8 @@ export function createContainer(opts: CreateOptions): Created {
         config: savedConfig,
       };
       writeState(dir, record);
+      // After the final record: the launcher's fast path answers kill/delete from the two.
+      writeFastRecord(dir, fastRecord(record, hasPrivatePidNs(record), savedConfig.hooks?.poststop?.length ?? 0));
       killPoint('state-written');
       if (opts.pidFile) writePidFile(opts.pidFile, pid);
       killPoint('pid-file');

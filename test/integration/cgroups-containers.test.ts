@@ -323,6 +323,36 @@ hostTest(test, 'no private pid namespace: `kill <id> KILL` kills every process o
   assert.is(sb.tsrun(['delete', id]).status, 0);
 });
 
+hostTest(test, 'no private pid namespace, init gone: `kill --all <id> 9` kills what it left in the cgroup (containerd\'s shim waits on their stdio)', NEED_V1, () => {
+  const { id, pid } = runDetached('sleep 300 & sleep 300 & wait', (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  });
+  const dir = cgDir(pid, 'pids');
+  waitFor('three processes', () => procs(dir).length === 3);
+  const children = procs(dir).filter((p) => p !== pid);
+  process.kill(pid, 'SIGKILL');
+  sb.waitStatus(id, 'stopped');
+  assert.ok(children.every(alive), 'the init\'s children outlive it');
+  const freezerDir = cgDir(children[0], 'freezer');
+  const dirs = layout!.v1.map((h) => cgDir(children[0], h.controllers[0])).filter((d) => !layout!.v1.some((h) => path.resolve(h.mountPoint) === path.resolve(d)));
+  // As an engine calls it (--log, --log-format, a numeric signal), and with no node on PATH:
+  // the launcher's fast path does it (freeze, signal, thaw) or the call fails with 127.
+  const noNode = { ...cleanEnv(), PATH: '/nonexistent-tsrun-dir' };
+  const engine = (args: string[]) => sb.exec([TSRUN, '--root', sb.root, '--log', path.join(sb.dir, 'engine.log'), '--log-format', 'json', ...args], { env: noNode });
+  let r = engine(['kill', '--all', id, '9']);
+  assert.is(r.status, 0, r.stderr);
+  waitFor('the children dead', () => children.every((p) => !alive(p)));
+  assert.is(read(path.join(freezerDir, 'freezer.state')), 'THAWED', 'frozen around the signals, thawed after');
+  assert.is(engine(['kill', '--all', id, '9']).status, 0, 'nothing left: still 0');
+  // delete of the stopped container, without Node too: its cgroups and state gone.
+  waitFor('the cgroup empty', () => procs(dir).length === 0);
+  r = engine(['delete', id]);
+  assert.is(r.status, 0, r.stderr);
+  for (const d of dirs) assert.not.ok(fs.existsSync(d), `${d} removed`);
+  assert.not.ok(fs.existsSync(path.join(sb.root, id)), 'state removed');
+  assert.is(engine(['delete', '--force', id]).status, 0, 'and delete --force of it after');
+});
+
 hostTest(test, 'cgroupsPath: absolute from each hierarchy root, relative under the runtime\'s own cgroup', NEED_V1, () => {
   const abs = runDetached('sleep 300', (c) => (c.linux.cgroupsPath = `/${TAG}/abs`), 'abs');
   const rel = runDetached('sleep 300', (c) => (c.linux.cgroupsPath = `${TAG}/rel`), 'rel');
