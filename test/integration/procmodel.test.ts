@@ -45,35 +45,6 @@ function usernsBundle(args: string[], edit?: (c: Record<string, any>) => void, t
   return b;
 }
 
-test('exec: a container with CAP_SYS_PTRACE watching for new pids never sees the host\'s root', () => {
-  const out = path.join(sb.dir, 'watch');
-  fs.mkdirSync(out);
-  // The sandbox directory exists in the host's / only: seen through /proc/<pid>/root, a process of
-  // ours sits in the container's pid namespace with the host's root.
-  const watcher = [
-    'M="$1"; : > /out/hits; : > /out/ready',
-    'while :; do for p in /proc/[0-9]*; do [ -e "$p/root$M" ] && echo "${p#/proc/}" >> /out/hits; done; done',
-  ].join('\n');
-  const b = sb.bundle({
-    args: ['sh', '-c', watcher, 'watch', sb.dir],
-    edit: (c) => {
-      for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_PTRACE');
-      c.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
-    },
-  });
-  const id = sb.id('watch');
-  assert.is(sb.tsrun(['run', '-d', '--bundle', b, id]).status, 0);
-  const end = Date.now() + 10_000;
-  while (!fs.existsSync(path.join(out, 'ready')) && Date.now() < end) sleep(10);
-  for (let i = 0; i < 15; i++) {
-    const r = sb.tsrun(['exec', id, 'true']);
-    assert.is(r.status, 0, r.stderr);
-  }
-  const hits = [...new Set(fs.readFileSync(path.join(out, 'hits'), 'utf8').trim().split('\n').filter(Boolean))];
-  assert.equal(hits, [], `pids seen with the host's root from inside the container: ${hits.join(' ')}`);
-  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
-});
-
 /** A container whose init watches every new pid for a host-only path under /proc/<pid>/root (CAP_SYS_PTRACE). */
 function startWatcher(name: string): { id: string; out: string; pid: number } {
   const out = path.join(sb.dir, `${name}-out`);
@@ -98,6 +69,17 @@ function startWatcher(name: string): { id: string; out: string; pid: number } {
 }
 
 const hitsOf = (out: string) => [...new Set(fs.readFileSync(path.join(out, 'hits'), 'utf8').trim().split('\n').filter(Boolean))];
+
+test('exec: a container with CAP_SYS_PTRACE watching for new pids never sees the host\'s root', () => {
+  const { id, out } = startWatcher('watch');
+  for (let i = 0; i < 15; i++) {
+    const r = sb.tsrun(['exec', id, 'true']);
+    assert.is(r.status, 0, r.stderr);
+  }
+  const hits = hitsOf(out);
+  assert.equal(hits, [], `pids seen with the host's root from inside the container: ${hits.join(' ')}`);
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
+});
 
 /** Points the bundle's pid namespace (and more) at another container's by path. */
 function joinNs(c: Record<string, any>, pid: number, types: string[]): void {
