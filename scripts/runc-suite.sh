@@ -36,7 +36,7 @@ CACHE=${RS_CACHE:-/var/cache/tsrun-runc-suite}
 TIMEOUT=${RS_TIMEOUT:-600}
 OUT=${RS_OUT:-$CACHE/results.md}
 GOP=$CACHE/gopath
-export GO111MODULE=off GOPATH=$GOP:/usr/share/gocode GOCACHE=$CACHE/gocache GOFLAGS= CGO_ENABLED=0
+export GO111MODULE=off GOPATH=$GOP:/usr/share/gocode GOCACHE=$CACHE/gocache GOFLAGS=
 
 log() { printf '[runc-suite] %s\n' "$*" >&2; }
 die() { log "$*"; exit 2; }
@@ -44,7 +44,8 @@ die() { log "$*"; exit 2; }
 [ "$(id -u)" -eq 0 ] || die "run as root"
 
 setup_apt() {
-  local pkgs=(bats jq golang-go busybox-static xz-utils gcc dpkg-dev util-linux
+  local pkgs=(bats jq gawk golang-go busybox-static xz-utils gcc dpkg-dev util-linux bsdutils
+    libseccomp-dev pkg-config golang-github-seccomp-libseccomp-golang-dev
     golang-github-containerd-console-dev golang-github-urfave-cli-dev golang-github-sirupsen-logrus-dev
     golang-golang-x-sys-dev golang-github-opencontainers-specs-dev golang-github-cyphar-filepath-securejoin-dev)
   local missing=() p
@@ -94,7 +95,8 @@ build_helpers() {
     local bin=$SRC/contrib/cmd/$c/$c
     [ -x "$bin" ] && continue
     log "go build $c"
-    (cd "$CACHE" && go build -o "$bin" "github.com/opencontainers/runc/contrib/cmd/$c") || log "build failed: $c (tests using it fail)"
+    # seccompagent is a stub without the seccomp tag (cgo + libseccomp-golang).
+    (cd "$CACHE" && go build -tags seccomp -o "$bin" "github.com/opencontainers/runc/contrib/cmd/$c") || log "build failed: $c (tests using it fail)"
   done
 }
 
@@ -201,9 +203,11 @@ run_file() { # name runtime-path file
   local name=$1 rt=$2 f=$3 dir=$CACHE/logs/$1 rc
   mkdir -p "$dir"
   local tmp=$CACHE/tmp/$name-$f; rm -rf "$tmp"; mkdir -p "$tmp"
-  local filt=(); [ -n "${RS_FILTER:-}" ] && filt=(-f "$RS_FILTER")
-  (cd "$SRC/tests/integration" && TMPDIR=$tmp RUNC=$rt timeout -k 10 "$TIMEOUT" bats -t "${filt[@]}" "$f.bats" \
-    >"$dir/$f.tap" 2>"$dir/$f.stderr"); rc=$?
+  # Under a pseudo-terminal (script(1)), as upstream's CI runs it: `runc run` of the default
+  # spec (terminal: true) in the foreground needs a controlling terminal (/dev/tty).
+  (cd "$SRC/tests/integration" && TMPDIR=$tmp RUNC=$rt RS_FILTER=${RS_FILTER:-} \
+    RS_BATS=$f.bats RS_TAP=$dir/$f.tap RS_ERR=$dir/$f.stderr SHELL=/bin/bash \
+    timeout -k 10 "$TIMEOUT" script -qec 'bats -t ${RS_FILTER:+-f "$RS_FILTER"} "$RS_BATS" >"$RS_TAP" 2>"$RS_ERR"' /dev/null >/dev/null); rc=$?
   [ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "# TIMEOUT after ${TIMEOUT}s" >>"$dir/$f.tap"
   cleanup_run "$rt" "$tmp"
   return 0
