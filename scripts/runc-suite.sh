@@ -184,7 +184,14 @@ cleanup_run() {
     umount -l "$m" 2>/dev/null || true
   done
   rm -rf "${tmp:?}"
-  local d
+  # The suite's cgroups: thaw (a test that timed out may leave one frozen), kill, remove.
+  local d f p
+  for d in $(find /sys/fs/cgroup -maxdepth 3 -type d -name 'runc-cgroups-integration-test*' 2>/dev/null | sort -r); do
+    for f in $(find "$d" -name freezer.state); do echo THAWED >"$f" 2>/dev/null; done
+    for f in $(find "$d" -name cgroup.freeze); do echo 0 >"$f" 2>/dev/null; done
+    for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u); do kill -9 "$p" 2>/dev/null; done
+  done
+  sleep 0.2
   for d in $(find /sys/fs/cgroup -maxdepth 3 -type d -name 'runc-cgroups-integration-test*' 2>/dev/null | sort -r); do
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done

@@ -214,7 +214,7 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
   if (needed.includes('rdma')) rdma.set((dirOf('rdma') ?? v2('rdma'))!, r.rdma);
   if (needed.includes('devices')) v1devices.set(dirOf('devices')!, rules);
   if (r.unified && Object.keys(r.unified).length) {
-    if (rec.mode === 'v1' || !u) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
+    if (rec.mode === 'v1' || !u) throw new TsrunError('invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies)');
     unified.set(u, r.unified, (c) => available(u).has(c));
   }
 }
@@ -266,9 +266,10 @@ export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
 
 function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
   const r = spec.resources ?? {};
-  const rules = deviceRules(r.devices, spec.devices);
+  const ruleWarnings: string[] = [];
+  const rules = deviceRules(r.devices, spec.devices, (m) => ruleWarnings.push(m));
   unified.validateKeys(r.unified);
-  if (layout.mode === 'v1' && r.unified && Object.keys(r.unified).length) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
+  if (layout.mode === 'v1' && r.unified && Object.keys(r.unified).length) throw new TsrunError('invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies)');
   const paths = resolvePaths(layout, spec.cgroupsPath, spec.id);
   const needed = layout.mode === 'v2' ? [] : neededControllers(r, rules);
   // Hybrid: controllers missing on v1 but offered by the cgroup2 hierarchy.
@@ -290,7 +291,8 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       if (!avail.has(c)) {
         const onV1 = layout.v1.find((h) => h.controllers.includes(c));
         const why = onV1 ? `it is on the cgroup v1 hierarchy ${onV1.mountPoint}` : 'it is neither on a v1 hierarchy nor enabled there';
-        throw new TsrunError(`linux.resources.unified: cannot set ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: ${why})`);
+        // runc's words first (ErrV1NoUnified): callers and runc's suite match on them.
+        throw new TsrunError(`invalid configuration: cannot use unified on cgroup v1: linux.resources.unified: cannot set ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: ${why})`);
       }
       if (!v2Enable.includes(c)) v2Enable.push(c);
     }
@@ -300,6 +302,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
   if (fallback.length) rec.v2Fallback = fallback;
   if (v2Enable.length) rec.v2Controllers = v2Enable;
   const cg = new Cgroup(rec, layout.fake);
+  cg.warnings.push(...ruleWarnings);
   if (spec.onPlanned) spec.onPlanned(plannedRecord(layout, paths, rec));
   /** Controllers this create enabled in a subtree_control (a failure disables them again, deepest first). */
   const enabledHere: { dir: string; ctrl: string }[] = [];
