@@ -171,7 +171,7 @@ void op_hook(const struct op *o) {
       if (left <= 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        die(ETIMEDOUT, "%s hook %s: timed out after %llu s", stage, path, (unsigned long long)timeout);
+        die(ETIMEDOUT, "error running hook: %s hook %s: timed out after %llu s", stage, path, (unsigned long long)timeout);
       }
       wait = left > INT_MAX ? INT_MAX : (int)left;
     }
@@ -196,5 +196,5 @@ void op_hook(const struct op *o) {
   char how[48];
   if (WIFEXITED(status)) snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
   else snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
-  die(ECANCELED, "%s hook %s failed (%s)%s%s", stage, path, how, t.len ? ", output: " : "", t.buf);
+  die(ECANCELED, "error running hook: %s hook %s failed (%s)%s%s", stage, path, how, t.len ? ", output: " : "", t.buf); /* runc's words first */
 }

@@ -105,7 +105,7 @@ test('NOTIFY with no agent listening: create fails naming the socket, nothing is
   const id = sb.id();
   const r = sb.tsrun(['create', '--bundle', b, id]);
   assert.is.not(r.status, 0);
-  assert.match(r.stderr, /connect to the seccomp agent at .*nobody\.sock/);
+  assert.match(r.stderr, /failed to connect with seccomp agent specified in the seccomp profile: connect to .*nobody\.sock/);
   assert.is.not(sb.tsrun(['state', id]).status, 0);
 });
 
