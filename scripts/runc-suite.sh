@@ -10,6 +10,7 @@
 #   RS_TIMEOUT=600           per-file timeout (seconds)
 #   RS_CACHE=/var/cache/tsrun-runc-suite    source, Go build cache, images, logs
 #   RS_OUT=FILE              markdown table (default $RS_CACHE/results.md)
+#   RS_REPORT_ONLY=1         run nothing: write the table from the logs of the runtimes named
 #
 # Setup (idempotent, as root):
 #  - apt: bats (>= 1.2.1), jq, golang-go and the Debian golang-*-dev packages recvtty and
@@ -283,6 +284,7 @@ log "setup done in $(( $(date +%s) - t0 ))s; source $SRC"
 FILES=${RS_FILES:-$(cd "$SRC/tests/integration" && ls *.bats | sed 's/\.bats$//' | tr '\n' ' ')}
 mkdir -p "$(dirname "$OUT")"
 
+if [ -n "${RS_REPORT_ONLY:-}" ]; then write_table "$@"; log "table in $OUT"; exit 0; fi
 for name in "$@"; do
   rt=$(resolve_runtime "$name"); [ -x "$rt" ] || die "runtime $name not found ($rt)"
   for f in $FILES; do
