@@ -29,7 +29,7 @@ import type { PreparedSeccomp } from '../seccomp';
 import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { STATUS_FIFO } from '../hooks/start';
 import { exposeFifosToUserns, usernsSetup } from '../userns/maps';
-import { CLONE, bindSourcePaths, buildPlan, initCloneTarget } from '../plan/build';
+import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
 import { createSequence, passedFd } from '../plan/ns-order';
 import { signalSpawned } from '../native/pidfd';
 import { encodePlan } from '../plan/wire';
@@ -66,22 +66,6 @@ export interface Created {
  * impatient caller would.
  */
 const KILL_AT = process.env.TSRUN_TEST_KILL_AT;
-
-/** O_PATH: an fd naming a file without opening it for I/O (Node has no constant for it). */
-const O_PATH = 0o10000000;
-
-/** O_PATH fds of the bind sources the caller can reach; one it cannot is left for the init to report. */
-function openBindSources(sources: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const s of sources) {
-    try {
-      out.set(s, fs.openSync(s, O_PATH));
-    } catch {
-      /* the init's own open names it in its error */
-    }
-  }
-  return out;
-}
 
 /** Step timing for --debug (log/steps.ts): each named point logs the time since the previous one. */
 let clock: StepClock | undefined;
@@ -200,11 +184,6 @@ export function createContainer(opts: CreateOptions): Created {
       const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener });
       // runc's order: the console socket is connected here, on the host, and passed as an fd.
       const consoleFd = proc.terminal && consoleSocket ? unixConnect(consoleSocket) : -1;
-      // In a new user namespace the container's root may not reach a bind source the caller can
-      // (a 0700 directory on the way): as runc, the sources are opened here and passed as fds.
-      const bindFds = seq.newUserns ? openBindSources(bindSourcePaths(config.mounts, bundle)) : new Map<string, number>();
-      const passFds = [...(consoleFd >= 0 ? [consoleFd] : []), ...bindFds.values()];
-      const bindSources = new Map([...bindFds.keys()].map((p, i) => [p, `/proc/self/fd/${passedFd(preserveFds, i + (consoleFd >= 0 ? 1 : 0))}`]));
       let child: ReturnType<typeof spawnInit>;
       try {
         child = spawnInit({
@@ -212,14 +191,13 @@ export function createContainer(opts: CreateOptions): Created {
           cloneFlags: seq.cloneFlags,
           ...(seq.bootstrap.length > 0 ? { bootstrap: encodePlan(seq.bootstrap) } : {}),
           preserveFds,
-          ...(passFds.length ? { passFds } : {}),
+          ...(consoleFd >= 0 ? { passFds: [consoleFd] } : {}),
           cloneParent: opts.cloneParent,
           ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
           ...(seq.newUserns ? usernsSetup(config.linux?.uidMappings, config.linux?.gidMappings) : {}),
         });
       } finally {
         if (consoleFd >= 0) fs.closeSync(consoleFd);
-        for (const fd of bindFds.values()) fs.closeSync(fd);
       }
       pid = child.pid;
       pidfd = child.pidfd;
@@ -251,7 +229,6 @@ export function createContainer(opts: CreateOptions): Created {
             : undefined,
         cgroups: containerCgroupView(readHostCgroups(), cg.record),
         joinCgroups: join?.tasksFiles,
-        bindSources,
         isDirectory: (p) => {
           try {
             return fs.statSync(p).isDirectory();

@@ -56,12 +56,6 @@ export interface PlanInput {
   cgroups: { mounts: CgroupMount[]; self: Map<string, string> };
   /** Whether a host path is a directory (bind mounts of files need a file target). */
   isDirectory: (hostPath: string) => boolean;
-  /**
-   * Bind sources opened by the caller on the host (absolute source -> path the init opens instead,
-   * /proc/self/fd/N): in a new user namespace the container's root may not reach a source the
-   * caller can, as runc 1.1's mount fds.
-   */
-  bindSources?: ReadonlyMap<string, string>;
   /** linux.seccomp compiled (src/seccomp): where its steps go is decided here. */
   seccomp?: SeccompPlanSteps;
   /** Container id, for the state hooks get on stdin (default ""). */
@@ -254,7 +248,7 @@ function mountSteps(m: Mount, where: string, input: PlanInput): PlanStep[] {
     const source = path.isAbsolute(m.source) ? m.source : path.join(input.bundle, m.source);
     const kind = input.isDirectory(source) ? 'dir' : 'file';
     if (opts.idmap) return idmapSteps(m, where, source, dest, kind, opts, propagation, input);
-    return [step(Op.Mount, input.bindSources?.get(source) ?? source, dest, '', opts.flags | MS.BIND, opts.data, propagation, kind), ...setattrSteps(dest, opts)];
+    return [step(Op.Mount, source, dest, '', opts.flags | MS.BIND, opts.data, propagation, kind), ...setattrSteps(dest, opts)];
   }
   if (opts.idmap) throw new TsrunError(`${where}: "${opts.idmap}" is only supported on bind mounts`);
   if (m.uidMappings || m.gidMappings) throw new TsrunError(`${where}: uidMappings/gidMappings need the "idmap" or "ridmap" option`);
@@ -282,17 +276,6 @@ export function mapText(maps: readonly { containerID: number; hostID: number; si
  * idmap / ridmap bind mounts (config.md "Linux mount options"): the mount's own
  * mappings, else the container's user namespace mappings, else an error.
  */
-/** Absolute sources of the bind mounts that OP_MOUNT opens (not idmap ones), in config order, unique. */
-export function bindSourcePaths(mounts: readonly Mount[] | undefined, bundle: string): string[] {
-  const out = new Set<string>();
-  for (const m of mounts ?? []) {
-    if (!isBind(m) || !m.source) continue;
-    if ((m.options ?? []).some((o) => o === 'idmap' || o === 'ridmap')) continue;
-    out.add(path.isAbsolute(m.source) ? m.source : path.join(bundle, m.source));
-  }
-  return [...out];
-}
-
 function idmapSteps(
   m: Mount, where: string, source: string, dest: string, kind: string,
   opts: ReturnType<typeof parseMountOptions>, propagation: number, input: PlanInput,

@@ -68,7 +68,7 @@ for (const nnp of [false, true]) {
     assert.is(c.status, 0, c.stderr);
     const r = sb.tsrun(['start', id]);
     assert.is(r.status, 1, 'start must fail: the hook was killed');
-    assert.match(r.stderr, /startContainer hook \/bin\/mkdir failed \(killed by signal 31\)/);
+    assert.match(r.stderr, /error running hook: startContainer hook \/bin\/mkdir failed \(killed by signal 31, signal: bad system call\)/);
     assert.not.ok(fs.existsSync(path.join(b, 'rootfs/hook-made')), 'the hook\'s mkdir ran without the filter');
     assert.not.ok(fs.existsSync(path.join(b, 'rootfs/ran')));
     sb.tsrun(['delete', '--force', id]);

@@ -49,22 +49,6 @@ test('maps, root of the namespace, host view of the process', () => {
   assert.is(sb.tsrun(['delete', id]).status, 0);
 });
 
-test('bind sources the container root cannot reach (a 0700 host directory on the way) are opened by tsrun and mounted (runc\'s userns.bats)', () => {
-  const hidden = path.join(sb.dir, `hidden-${process.pid}`);
-  for (const n of ['1', '2']) {
-    fs.mkdirSync(path.join(hidden, n, 'dir'), { recursive: true });
-    fs.writeFileSync(path.join(hidden, n, 'dir/foo.txt'), `foo${n}\n`);
-    fs.chmodSync(path.join(hidden, n), 0o700); // owned by host root: unmapped in the container
-  }
-  const b = usernsBundle('cat /tmp/m1/foo.txt /tmp/m2/foo.txt', (c) => {
-    c.mounts.push({ destination: '/tmp/m1', type: 'none', source: path.join(hidden, '1/dir'), options: ['bind'] });
-    c.mounts.push({ destination: '/tmp/m2', type: 'none', source: path.join(hidden, '2/dir'), options: ['rbind', 'ro'] });
-  });
-  const r = sb.tsrun(['run', '--bundle', b, sb.id()]);
-  assert.is(r.status, 0, r.stderr);
-  assert.is(r.stdout, 'foo1\nfoo2\n');
-});
-
 test('devices are bind-mounted from the host (mknod is not allowed) and work; /dev and mounts owned by the container root', () => {
   const b = usernsBundle('ls -ln /dev/null /dev/zero | cut -c1-45; stat -c "%u %g" /dev /dev/shm /tmp; head -c 3 /dev/zero | wc -c; grep " /dev/null " /proc/self/mountinfo | wc -l');
   const id = sb.id();
