@@ -20,6 +20,29 @@
 
 int status_fd = -1;
 
+/*
+ * Go's words for the signals a hook typically dies of ("signal: bad system call" is how runc
+ * reports a hook killed by the seccomp filter; callers and runc's suite match on it). A table,
+ * not strsignal(3): this runs between clone and execve, async-signal-safe calls only.
+ */
+static const char *sig_text(int sig) {
+  switch (sig) {
+  case SIGSYS: return "bad system call";
+  case SIGKILL: return "killed";
+  case SIGSEGV: return "segmentation fault";
+  case SIGABRT: return "aborted";
+  case SIGTERM: return "terminated";
+  case SIGBUS: return "bus error";
+  case SIGILL: return "illegal instruction";
+  case SIGFPE: return "floating point exception";
+  case SIGPIPE: return "broken pipe";
+  case SIGINT: return "interrupt";
+  case SIGHUP: return "hangup";
+  case SIGQUIT: return "quit";
+  default: return "other";
+  }
+}
+
 void op_open_status_fifo(const struct op *o) {
   const char *path = fstr(o, 0);
   int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -171,7 +194,7 @@ void op_hook(const struct op *o) {
       if (left <= 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        die(ETIMEDOUT, "%s hook %s: timed out after %llu s", stage, path, (unsigned long long)timeout);
+        die(ETIMEDOUT, "error running hook: %s hook %s: timed out after %llu s", stage, path, (unsigned long long)timeout);
       }
       wait = left > INT_MAX ? INT_MAX : (int)left;
     }
@@ -193,8 +216,8 @@ void op_hook(const struct op *o) {
   free(argv);
   free(envp);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  char how[48];
+  char how[96];
   if (WIFEXITED(status)) snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
-  else snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
-  die(ECANCELED, "%s hook %s failed (%s)%s%s", stage, path, how, t.len ? ", output: " : "", t.buf);
+  else snprintf(how, sizeof how, "killed by signal %d, signal: %s", WTERMSIG(status), sig_text(WTERMSIG(status)));
+  die(ECANCELED, "error running hook: %s hook %s failed (%s)%s%s", stage, path, how, t.len ? ", output: " : "", t.buf); /* runc's words first */
 }

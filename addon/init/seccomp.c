@@ -47,7 +47,7 @@ void op_seccomp_listener(const struct op *o) {
   memcpy(addr.sun_path, path, o->fields[0].len + 1);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die(errno, "seccomp: listener socket");
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die(errno, "seccomp: connect to the seccomp agent at %s", path);
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die(errno, "failed to connect with seccomp agent specified in the seccomp profile: connect to %s", path); /* runc's words */
   listener_fd = fd;
 }
 

@@ -23,11 +23,20 @@ export const DEFAULT_ALLOWED: { path?: string; rule: DeviceRule }[] = [
   { rule: { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' } }, // /dev/net/tun
 ];
 
-export function specRule(d: DeviceCgroup): DeviceRule {
+/**
+ * One linux.resources.devices entry as a rule. Letters other than r, w, m in `access` are
+ * dropped with a warning, as runc does (its permission set keeps only those three): a rule then
+ * grants or denies what its valid letters say, never more. Only letters, all unknown, is an error.
+ */
+export function specRule(d: DeviceCgroup, warn?: (msg: string) => void): DeviceRule {
   const t = d.type ?? 'a';
   if (t !== 'a' && t !== 'c' && t !== 'b') throw new TsrunError(`invalid device cgroup rule type ${JSON.stringify(t)} (want a, b or c)`);
-  const access = d.access ?? 'rwm';
-  if (!/^[rwm]*$/.test(access)) throw new TsrunError(`invalid device cgroup access ${JSON.stringify(access)}`);
+  const given = d.access ?? 'rwm';
+  const access = ['r', 'w', 'm'].filter((c) => given.includes(c)).join('');
+  if (/[^rwm]/.test(given)) {
+    if (given !== '' && access === '') throw new TsrunError(`invalid device cgroup access ${JSON.stringify(given)} (want letters of "rwm")`);
+    warn?.(`device cgroup access ${JSON.stringify(given)}: only r, w and m are meaningful, using ${JSON.stringify(access)}`);
+  }
   return { allow: d.allow, type: t, major: d.major ?? -1, minor: d.minor ?? -1, access: access || 'rwm' };
 }
 
@@ -39,10 +48,14 @@ const DENY_ALL: DeviceRule = { allow: false, type: 'a', major: -1, minor: -1, ac
  * devices.list for such a config), never every device. `unrestricted` (rootless, where the
  * device cgroup cannot be written) with no rules gives undefined: no device cgroup at all.
  */
-export function deviceRules(specRules: DeviceCgroup[] | undefined, linuxDevices: Device[] | undefined, unrestricted = false): DeviceRule[] | undefined {
-  if (specRules === undefined && unrestricted) return undefined;
+export function deviceRules(
+  specRules: DeviceCgroup[] | undefined,
+  linuxDevices: Device[] | undefined,
+  opts: { unrestricted?: boolean; warn?: (msg: string) => void } = {},
+): DeviceRule[] | undefined {
+  if (specRules === undefined && opts.unrestricted) return undefined;
   const paths = new Set((linuxDevices ?? []).map((d) => d.path));
-  const rules = [{ ...DENY_ALL }, ...(specRules ?? []).map(specRule)];
+  const rules = [{ ...DENY_ALL }, ...(specRules ?? []).map((d) => specRule(d, opts.warn))];
   for (const d of DEFAULT_ALLOWED) if (!d.path || !paths.has(d.path)) rules.push({ ...d.rule });
   return rules;
 }

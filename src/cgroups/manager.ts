@@ -214,7 +214,7 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
   if (needed.includes('rdma')) rdma.set((dirOf('rdma') ?? v2('rdma'))!, r.rdma);
   if (needed.includes('devices')) v1devices.set(dirOf('devices')!, rules);
   if (r.unified && Object.keys(r.unified).length) {
-    if (rec.mode === 'v1' || !u) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
+    if (rec.mode === 'v1' || !u) throw new TsrunError('invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies)');
     unified.set(u, r.unified, (c) => available(u).has(c));
   }
 }
@@ -293,17 +293,18 @@ function createWithSystemd(layout: Layout, spec: CgroupSpec): Cgroup {
 }
 
 /** runc's default device rules apply where there is a device cgroup; asked-for rules fail without one. */
-function containerDeviceRules(layout: Layout, spec: CgroupSpec): DeviceRule[] | undefined {
+function containerDeviceRules(layout: Layout, spec: CgroupSpec, warn?: (msg: string) => void): DeviceRule[] | undefined {
   const asked = spec.resources?.devices;
   if (asked === undefined && layout.mode !== 'v2' && !layout.v1.some((h) => h.controllers.includes('devices'))) return undefined;
-  return deviceRules(asked, spec.devices, spec.rootless);
+  return deviceRules(asked, spec.devices, { unrestricted: spec.rootless, warn });
 }
 
 function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): Cgroup {
   const r = spec.resources ?? {};
-  const rules = containerDeviceRules(layout, spec);
+  const ruleWarnings: string[] = [];
+  const rules = containerDeviceRules(layout, spec, (m) => ruleWarnings.push(m));
   unified.validateKeys(r.unified);
-  if (layout.mode === 'v1' && r.unified && Object.keys(r.unified).length) throw new TsrunError('linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies');
+  if (layout.mode === 'v1' && r.unified && Object.keys(r.unified).length) throw new TsrunError('invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified requires cgroup v2, but this host has only cgroup v1 hierarchies)');
   const paths = resolvePaths(layout, spec.cgroupsPath, spec.id);
   const needed = layout.mode === 'v2' ? [] : neededControllers(r, rules);
   // Hybrid: controllers missing on v1 but offered by the cgroup2 hierarchy.
@@ -325,7 +326,8 @@ function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): C
       if (!avail.has(c)) {
         const onV1 = layout.v1.find((h) => h.controllers.includes(c));
         const why = onV1 ? `it is on the cgroup v1 hierarchy ${onV1.mountPoint}` : 'it is neither on a v1 hierarchy nor enabled there';
-        throw new TsrunError(`linux.resources.unified: cannot set ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: ${why})`);
+        // runc's words first (ErrV1NoUnified): callers and runc's suite match on them.
+        throw new TsrunError(`invalid configuration: cannot use unified on cgroup v1: linux.resources.unified: cannot set ${k}: controller ${c} is not available on the cgroup2 hierarchy ${layout.unified.mountPoint} (hybrid host: ${why})`);
       }
       if (!v2Enable.includes(c)) v2Enable.push(c);
     }
@@ -336,6 +338,7 @@ function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): C
   if (fallback.length) rec.v2Fallback = fallback;
   if (v2Enable.length) rec.v2Controllers = v2Enable;
   const cg = new Cgroup(rec, layout.fake);
+  cg.warnings.push(...ruleWarnings);
   if (spec.onPlanned) spec.onPlanned(plannedRecord(layout, paths, rec));
   /** Controllers this create enabled in a subtree_control (a failure disables them again, deepest first). */
   const enabledHere: { dir: string; ctrl: string }[] = [];

@@ -68,7 +68,8 @@ export function runHook(stage: HookStage, index: number, hook: Hook, state: Hook
     killSignal: 'SIGKILL',
     maxBuffer: 4 * 1024 * 1024,
   });
-  const where = `${stage} hook #${index} ${hook.path}`;
+  // runc's words first ("error running hook"): callers and runc's own suite match on them.
+  const where = `error running hook: ${stage} hook #${index} ${hook.path}`;
   const output = oneLine(`${r.stdout?.toString() ?? ''} ${r.stderr?.toString() ?? ''}`);
   const out = output ? `, output: ${output}` : '';
   // A hook that does not read its stdin makes the write fail with EPIPE: not a failure by itself.

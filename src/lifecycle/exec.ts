@@ -147,6 +147,18 @@ export function cgroupTargets(paths: Record<string, string> | undefined, sub: re
   return out;
 }
 
+/**
+ * A sub-cgroup given with --cgroup must exist (tsrun, as runc, never creates it). Checked before
+ * anything is spawned so the error is runc's ("error adding pid to cgroups: ... no such file or
+ * directory", which callers and runc's suite match) rather than the helper's.
+ */
+export function checkSubCgroups(paths: Record<string, string> | undefined, targets: Record<string, string>): void {
+  for (const [controller, dir] of Object.entries(targets)) {
+    if (paths?.[controller] === dir || fs.existsSync(dir)) continue;
+    throw new TsrunError(`error adding pid to cgroups: open ${path.join(dir, 'cgroup.procs')}: no such file or directory`, { path: dir, syscall: 'open', errno: -2 });
+  }
+}
+
 /** Writes pid to the cgroup.procs of `dir` (a cgroup2 directory the helper could not be cloned into). */
 function addToCgroup(dir: string, pid: number): void {
   try {
@@ -203,7 +215,9 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     // before any setns (it is cloned in the host's namespaces, so it can).
     let targets: Record<string, string>;
     try {
-      targets = cgroupTargets((rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths, opts.subCgroups);
+      const own = (rec.cgroup as { paths?: Record<string, string> } | undefined)?.paths;
+      targets = cgroupTargets(own, opts.subCgroups);
+      checkSubCgroups(own, targets);
     } catch (e) {
       // runc's words around it: "exec failed: unable to create new parent process: .. is not a sub cgroup path".
       if (e instanceof TsrunError) throw new TsrunError(`unable to create new parent process: ${e.message}`, e.context);

@@ -201,7 +201,7 @@ export function normalizeProfile(s: Seccomp): NormalizedProfile {
     }
     if (call.action === 'SCMP_ACT_NOTIFY') {
       notify = true;
-      if (call.names.includes('write')) bad(`${where}`, 'SCMP_ACT_NOTIFY cannot be used for "write" (the runtime writes after loading the filter)');
+      if (call.names.includes('write')) bad(`${where}`, 'SCMP_ACT_NOTIFY cannot be used for the write syscall (the runtime writes after loading the filter)');
     }
     if (action === defaultAction) {
       notes.push(`${where}: same action as the default, rule not needed`);

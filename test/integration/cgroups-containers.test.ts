@@ -172,6 +172,33 @@ hostTest(test, 'pause freezes every process (state "paused"), resume thaws them 
   assert.not.ok(fs.existsSync(fz), 'delete removed the freezer cgroup');
 });
 
+hostTest(test, 'exec --ignore-paused into a paused container waits in the frozen cgroup; resume, run meanwhile, thaws it and exec finishes (runc\'s suite)', NEED_V1, async () => {
+  const { id } = runDetached('while :; do sleep 0.1; done');
+  assert.is(sb.tsrun(['pause', id]).status, 0);
+  const out: Buffer[] = [];
+  const ex = spawn(TSRUN, ['--root', sb.root, 'exec', '--ignore-paused', id, 'echo', 'ok'], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  ex.stdout.on('data', (d: Buffer) => out.push(d));
+  ex.stderr.on('data', (d: Buffer) => out.push(d));
+  const done = new Promise<number | null>((res) => ex.on('exit', (code) => res(code)));
+  const delay = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+  await delay(1000);
+  // exec's helper is frozen in the container's cgroup by now: resume must not wait on exec.
+  const t0 = Date.now();
+  const r = await new Promise<{ status: number | null; stderr: string }>((res) => {
+    const c = spawn(TSRUN, ['--root', sb.root, 'resume', id], { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('exit', (status) => res({ status, stderr: err }));
+  });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(Date.now() - t0 < 10_000, `resume took ${Date.now() - t0} ms`);
+  const code = await Promise.race([done, delay(15_000).then(() => 'timeout' as const)]);
+  if (code === 'timeout') ex.kill('SIGKILL');
+  assert.is(code, 0, Buffer.concat(out).toString());
+  assert.is(Buffer.concat(out).toString(), 'ok\n');
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
+});
+
 const DEVPROBE = 'if echo x > /dev/null; then echo null=ok; else echo null=refused; fi; head -c 3 /dev/zero | wc -c';
 const denyNull = (c: Record<string, any>): void => {
   // An explicit /dev/null replaces runc's default allow for it; the deny then holds.

@@ -60,7 +60,7 @@ test('a failing createContainer hook fails create, rolls back, and runs poststop
   const id = sb.id();
   const r = sb.tsrun(['create', '--bundle', b, id]);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /createContainer hook \/bin\/sh failed \(exit status 4\), output: boom/);
+  assert.match(r.stderr, /error running hook: createContainer hook \/bin\/sh failed \(exit status 4\), output: boom/);
   assert.is(sb.tsrun(['state', id]).status, 1, 'no container left');
   assert.is(stages(log).length, 1, 'poststop ran after the rollback');
 });
@@ -151,7 +151,7 @@ test('a failing startContainer hook fails start; the user process never runs', (
   assert.is(sb.tsrun(['create', '--bundle', b, id]).status, 0);
   const r = sb.tsrun(['start', id]);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /startContainer hook \/bin\/false failed/);
+  assert.match(r.stderr, /error running hook: startContainer hook \/bin\/false failed/);
   assert.not.ok(fs.existsSync(path.join(b, 'rootfs/ran')));
   sb.waitStatus(id, 'stopped');
   assert.is(sb.tsrun(['delete', id]).status, 0);
@@ -163,7 +163,7 @@ test('a failing poststart hook fails start and stops the container (v1.3.0)', ()
   assert.is(sb.tsrun(['create', '--bundle', b, id]).status, 0);
   const r = sb.tsrun(['start', id]);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /poststart hook #0 \/bin\/false: exit status 1/);
+  assert.match(r.stderr, /error running hook: poststart hook #0 \/bin\/false: exit status 1/);
   sb.waitStatus(id, 'stopped');
   assert.is(sb.tsrun(['delete', id]).status, 0);
 });

@@ -68,7 +68,7 @@ for (const nnp of [false, true]) {
     assert.is(c.status, 0, c.stderr);
     const r = sb.tsrun(['start', id]);
     assert.is(r.status, 1, 'start must fail: the hook was killed');
-    assert.match(r.stderr, /startContainer hook \/bin\/mkdir failed \(killed by signal 31\)/);
+    assert.match(r.stderr, /error running hook: startContainer hook \/bin\/mkdir failed \(killed by signal 31, signal: bad system call\)/);
     assert.not.ok(fs.existsSync(path.join(b, 'rootfs/hook-made')), 'the hook\'s mkdir ran without the filter');
     assert.not.ok(fs.existsSync(path.join(b, 'rootfs/ran')));
     sb.tsrun(['delete', '--force', id]);
@@ -105,7 +105,7 @@ test('NOTIFY with no agent listening: create fails naming the socket, nothing is
   const id = sb.id();
   const r = sb.tsrun(['create', '--bundle', b, id]);
   assert.is.not(r.status, 0);
-  assert.match(r.stderr, /connect to the seccomp agent at .*nobody\.sock/);
+  assert.match(r.stderr, /failed to connect with seccomp agent specified in the seccomp profile: connect to .*nobody\.sock/);
   assert.is.not(sb.tsrun(['state', id]).status, 0);
 });
 

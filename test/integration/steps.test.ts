@@ -37,6 +37,19 @@ test('--debug: create, start, exec and delete log each step with its duration, i
   assert.equal(steps(d.stderr, 'delete'), ['locked', 'running: processes gone', 'cgroups and state removed']);
 });
 
+test("--debug also names runc's stages (runc's debug.bats and exec.bats match them)", () => {
+  const bundle = sb.bundle({ args: ['sleep', '100'] });
+  const id = sb.id('runcwords');
+  const c = sb.tsrun(['create', '--bundle', bundle, id], { globals: ['--debug'] });
+  assert.is(c.status, 0, c.stderr);
+  for (const w of ['nsexec container setup', 'child process in init()', 'init: closing the pipe to signal completion']) assert.ok(c.stderr.includes(w), `create: ${w}`);
+  assert.is(sb.tsrun(['start', id]).status, 0);
+  const e = sb.tsrun(['exec', id, 'true'], { globals: ['--debug'] });
+  assert.is(e.status, 0, e.stderr);
+  for (const w of ['nsexec container setup', 'child process in init()', 'setns_init: about to exec']) assert.ok(e.stderr.includes(w), `exec: ${w}`);
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
+});
+
 test('without --debug nothing is logged about steps', () => {
   const bundle = sb.bundle({ args: ['true'] });
   const id = sb.id('quiet');

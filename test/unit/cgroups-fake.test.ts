@@ -217,6 +217,8 @@ test('a knob the host lacks: one line naming the resource and the reason, before
   expectOneLine(() => openCgroup(ok.record).update({ memory: { limit: 8192 }, hugepageLimits: [{ pageSize: '16GB', limit: 0 }] }), /^linux\.resources\.hugepageLimits: page size 16GB is not supported by this host/);
   assert.is(fs.readFileSync(path.join(v1, 'memory/k/memory.limit_in_bytes'), 'utf8'), '9223372036854771712');
   ok.destroy();
+  // unified on a v1-only host: runc's words (ErrV1NoUnified), which runc's own suite matches.
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { unified: { 'memory.min': '131072' } } }, v1), /^invalid configuration: cannot use unified on cgroup v1 /);
   // v2: only 2MB pages; neither io.weight nor io.bfq.weight.
   const v2 = tmp();
   makeFakeV2(v2);
@@ -230,7 +232,7 @@ test('a knob the host lacks: one line naming the resource and the reason, before
   const sub = expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { memory: { limit: 4096 }, hugepageLimits: [{ pageSize: '1GB', limit: 0 }] } }, hy), /^linux\.resources\.hugepageLimits: page size 1GB is not supported by this host \(supported: 2MB\)$/);
   // hugetlb enabled in the cgroup2 root for the fallback is disabled again: the root's controllers are as found.
   assert.equal(sub, ['+hugetlb', '-hugetlb']);
-  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { unified: { 'memory.high': '1' } } }, hy), /^linux\.resources\.unified: cannot set memory\.high: controller memory is not available on the cgroup2 hierarchy .* \(hybrid host: it is on the cgroup v1 hierarchy .*\/memory\)$/);
+  expectOneLine(() => prepareCgroup({ id: 'k', cgroupsPath: '/k', systemd: false, resources: { unified: { 'memory.high': '1' } } }, hy), /^invalid configuration: cannot use unified on cgroup v1: linux\.resources\.unified: cannot set memory\.high: controller memory is not available on the cgroup2 hierarchy .* \(hybrid host: it is on the cgroup v1 hierarchy .*\/memory\)$/);
   assert.equal(dirsBelow(hy), [], 'nothing left behind (hybrid)');
 });
 

@@ -75,10 +75,19 @@ test('device rules: deny all, spec rules, then runc defaults minus linux.devices
   // No rules: still deny-by-default with the defaults (runc); only an unrestricted (rootless) caller gets none.
   assert.equal(deviceRules(undefined, undefined)!.map(v1RuleString), ['a', 'c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
   assert.equal(deviceRules(undefined, undefined)![0], { allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' });
-  assert.is(deviceRules(undefined, undefined, true), undefined);
+  assert.is(deviceRules(undefined, undefined, { unrestricted: true }), undefined);
   const r = deviceRules([{ allow: false, access: 'rwm' }], [{ type: 'c', path: '/dev/null', major: 1, minor: 3 }])!;
   assert.equal(r.map(v1RuleString), ['a', 'a', 'c *:* m', 'b *:* m', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
   assert.throws(() => deviceRules([{ allow: true, type: 'x' }], undefined), /invalid device cgroup rule type/);
+  // Letters other than rwm are dropped with a warning, as runc (its own suite sends "rwa").
+  const warned: string[] = [];
+  const d = deviceRules([{ allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' }], [], { warn: (m) => warned.push(m) })!;
+  assert.is(v1RuleString(d[1]), 'c 1:11 rw');
+  assert.equal(warned.length, 1);
+  assert.match(warned[0], /"rwa".*using "rw"/);
+  assert.is(deviceRules([{ allow: true, type: 'c', major: 1, minor: 3, access: 'mwr' }], [], { warn: (m) => warned.push(m) })![1].access, 'rwm');
+  assert.is(warned.length, 1, 'a permutation of rwm is not warned about');
+  assert.throws(() => deviceRules([{ allow: true, type: 'c', major: 1, minor: 3, access: 'x' }], []), /invalid device cgroup access "x"/);
 });
 
 test('update flags: sizes like runc (go-units RAMInBytes), ints, -1', () => {

@@ -3,12 +3,15 @@
  * ungrantable capabilities, mountLabel without SELinux, exec --cgroup
  * parsing and sub-cgroup checks, the seccomp -ENOSYS stub decision.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { adaptToHost } from '../../src/config/host-adapt';
 import type { Spec } from '../../src/config/types';
 import { TsrunError } from '../../src/errors';
-import { cgroupTargets, parseSubCgroups } from '../../src/lifecycle/exec';
+import { cgroupTargets, checkSubCgroups, parseSubCgroups } from '../../src/lifecycle/exec';
 import { dropUngrantable, grantableMask } from '../../src/plan/capabilities';
 import { normalizeProfile } from '../../src/seccomp/profile';
 import { defaultSpec } from '../../src/spec/default';
@@ -97,6 +100,18 @@ test('cgroupTargets: sub-cgroups of the container\'s only; controllers it has', 
   throwsTsrun(() => cgroupTargets(paths, ['whaaat:/']), /^unknown controller whaaat/);
   throwsTsrun(() => cgroupTargets({}, ['x']), /the container has no cgroup/);
   assert.equal(cgroupTargets(undefined, []), {});
+});
+
+test('checkSubCgroups: a missing --cgroup sub-cgroup is refused in runc\'s words before anything is spawned', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-subcg-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'mem/c/there'), { recursive: true });
+    const own = { memory: path.join(dir, 'mem/c'), '': path.join(dir, 'gone/c') };
+    checkSubCgroups(own, cgroupTargets(own, ['memory:there']));
+    throwsTsrun(() => checkSubCgroups(own, cgroupTargets(own, ['nonexistent'])), /^error adding pid to cgroups: open .*\/nonexistent\/cgroup\.procs: no such file or directory$/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('seccomp: the -ENOSYS stub for deny-by-default profiles only; every named syscall bounds it', () => {
