@@ -18,7 +18,7 @@ import type { SetCtx } from './ctx';
 import { deviceFilterInsns, disassemble } from './bpf';
 import { CgroupDirs, uniqueDirs } from './dirs';
 import { deviceRules } from './devices';
-import { cgReadOpt, cgWrite } from './fsutil';
+import { cgNote, cgReadOpt, cgWrite, dryRunWrites, isDryRun, type TracedWrite } from './fsutil';
 import { checkBlockIO, checkHugepageLimits, RESOURCE_FIELD } from './knobs';
 import { hostLayout, type Layout } from './layout';
 import { resolvePaths } from './paths';
@@ -184,7 +184,11 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
     if (net?.classID || net?.priorities?.length) ctx.warn('network.classID / network.priorities ignored: cgroup v2 has no net_cls / net_prio (use eBPF)');
     // Device rules: a BPF_CGROUP_DEVICE program (bpf.ts), replacing any attached before. Fake trees only get the listing.
     if (rules) {
-      if (rec.fake) fs.writeFileSync(path.join(u, 'devices.bpf'), disassemble(deviceFilterInsns(rules)).join('\n') + '\n');
+      // Not a file write: recorded (trace, dry run) as one, under a name no cgroup file has.
+      cgNote(path.join(u, '<BPF_PROG_TYPE_CGROUP_DEVICE>'), `${rules.length} device rules`);
+      if (isDryRun()) {
+        /* recorded only */
+      } else if (rec.fake) fs.writeFileSync(path.join(u, 'devices.bpf'), disassemble(deviceFilterInsns(rules)).join('\n') + '\n');
       else (require('./bpf-native') as typeof import('./bpf-native')).attachDeviceFilter(u, rules);
     }
     unified.set(u, r.unified, (c) => available(u).has(c));
@@ -253,17 +257,30 @@ class Cgroup extends CgroupDirs implements OpenCgroup {
 const DISABLED: CgroupRecord = { version: 1, mode: 'disabled', paths: {}, created: [] };
 
 /**
- * Creates (or joins) the container's cgroups and writes its resources.
- * Throws TsrunError; on failure removes what it created.
+ * What create will do to the host's cgroups, decided before anything exists
+ * (`tsrun explain` shows it; create executes this very object). Reads the host only.
  */
-export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
-  if (spec.manager === 'disabled') return new Cgroup({ ...DISABLED, paths: {}, created: [] });
-  if (spec.systemd || spec.manager === 'systemd') systemdDriver(spec.cgroupsPath);
-  const layout = hostLayout(fsRoot);
-  return createIn(layout, spec);
+export interface CgroupPlan {
+  spec: CgroupSpec;
+  /** undefined: the cgroup manager is disabled. */
+  layout?: Layout;
+  /** Directory per hierarchy key (resolvePaths). */
+  paths: Record<string, string>;
+  rules: DeviceRule[] | undefined;
+  /** v1 controllers the resources write to. */
+  needed: string[];
+  /** Hybrid: v1 controllers written on the cgroup2 hierarchy; cgroup2 controllers to enable. */
+  fallback: string[];
+  v2Enable: string[];
+  /** Every path the container will use and every directory missing now (parents first). */
+  planned: CgroupRecord;
 }
 
-function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
+/** Decides the container's cgroups (paths, directories, controllers) without touching the host. */
+export function planCgroup(spec: CgroupSpec, fsRoot?: string): CgroupPlan {
+  if (spec.manager === 'disabled') return { spec, paths: {}, rules: undefined, needed: [], fallback: [], v2Enable: [], planned: { ...DISABLED, paths: {}, created: [] } };
+  if (spec.systemd || spec.manager === 'systemd') systemdDriver(spec.cgroupsPath);
+  const layout = hostLayout(fsRoot);
   const r = spec.resources ?? {};
   const rules = deviceRules(r.devices, spec.devices);
   unified.validateKeys(r.unified);
@@ -294,12 +311,45 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       if (!v2Enable.includes(c)) v2Enable.push(c);
     }
   }
-  const rec: CgroupRecord = { version: 1, mode: layout.mode, paths: {}, created: [] };
-  if (layout.fake) rec.fake = true;
-  if (fallback.length) rec.v2Fallback = fallback;
-  if (v2Enable.length) rec.v2Controllers = v2Enable;
+  const base: CgroupRecord = { version: 1, mode: layout.mode, paths: {}, created: [] };
+  if (layout.fake) base.fake = true;
+  if (fallback.length) base.v2Fallback = fallback;
+  if (v2Enable.length) base.v2Controllers = v2Enable;
+  return { spec, layout, paths, rules, needed, fallback, v2Enable, planned: plannedRecord(layout, paths, base) };
+}
+
+/**
+ * Creates (or joins) the container's cgroups and writes its resources.
+ * Throws TsrunError; on failure removes what it created.
+ */
+export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
+  return makeCgroup(planCgroup(spec, fsRoot));
+}
+
+/**
+ * The writes makeCgroup would make, in order, made by the same code with the
+ * writes recorded (fsutil dryRunWrites): mkdir is skipped, reads of a
+ * directory not made yet are answered as a new cgroup would.
+ */
+export function predictCgroupWrites(plan: CgroupPlan): TracedWrite[] {
+  return dryRunWrites(() => {
+    makeCgroup(plan);
+  });
+}
+
+/** Executes a plan of planCgroup: directories, controllers, resources. */
+export function makeCgroup(plan: CgroupPlan): CgroupHandle {
+  const { spec, layout, paths, rules, needed, v2Enable } = plan;
+  if (!layout) return new Cgroup({ ...DISABLED, paths: {}, created: [] });
+  const dry = isDryRun();
+  const r = spec.resources ?? {};
+  const { planned } = plan;
+  const rec: CgroupRecord = { version: 1, mode: planned.mode, paths: {}, created: [] };
+  if (planned.fake) rec.fake = true;
+  if (planned.v2Fallback) rec.v2Fallback = planned.v2Fallback;
+  if (planned.v2Controllers) rec.v2Controllers = planned.v2Controllers;
   const cg = new Cgroup(rec, layout.fake);
-  if (spec.onPlanned) spec.onPlanned(plannedRecord(layout, paths, rec));
+  if (spec.onPlanned && !dry) spec.onPlanned(planned);
   /** Controllers this create enabled in a subtree_control (a failure disables them again, deepest first). */
   const enabledHere: { dir: string; ctrl: string }[] = [];
   try {
@@ -308,7 +358,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
       const dir = paths[key];
       const limited = h.controllers.some((c) => needed.includes(c));
       try {
-        mkdirTracked(dir, rec.created, layout.fake, h.controllers.join(','));
+        if (!dry) mkdirTracked(dir, rec.created, layout.fake, h.controllers.join(','));
         if (h.controllers.includes('cpuset')) v1cpuset.ensureParents(h.mountPoint, dir);
       } catch (e) {
         const code = (e as TsrunError).context?.errno;
@@ -323,7 +373,7 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
     if (layout.unified && paths['']) {
       const dir = paths[''];
       try {
-        mkdirTracked(dir, rec.created, layout.fake, '');
+        if (!dry) mkdirTracked(dir, rec.created, layout.fake, '');
         enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable, enabledHere);
         rec.paths[''] = dir;
       } catch (e) {
@@ -332,10 +382,11 @@ function createIn(layout: Layout, spec: CgroupSpec): Cgroup {
         cg.warnings.push(`not joining the cgroup2 hierarchy: ${(e as Error).message}`);
       }
     }
-    const busy = processesInJoined(rec);
+    const busy = dry ? 0 : processesInJoined(rec);
     if (busy > 0) cg.warnings.push(`container's cgroup is not empty: ${busy} process(es) found`);
     applyResources(rec, r, rules, { update: false, warn: (m) => cg.warnings.push(m) });
   } catch (e) {
+    if (dry) throw e;
     try {
       cg.destroy();
     } catch {

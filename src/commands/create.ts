@@ -21,6 +21,9 @@ export function createOptions(inv: Invocation, cloneParent: boolean): CreateOpti
 }
 
 export const run: CommandRun = (inv) => {
-  createContainer(createOptions(inv, true));
+  const opts = createOptions(inv, true);
+  // --dry-run: the plan create would execute (src/commands/explain.ts), nothing created.
+  if (inv.flags.dryRun) return (require('./explain') as typeof import('./explain')).explain(opts, inv.flags.format);
+  createContainer(opts);
   return 0;
 };
