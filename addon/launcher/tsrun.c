@@ -94,8 +94,8 @@ static int takes_next(const char *a) {
  * for a heavy command taken for a light one, hand it the fixed hash seed.
  * Every command of the CLI (src/cli/table.ts), the fixed-seed ones first. */
 static int fixed_seed_command(int argc, char **argv) {
-  static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "features",
-                                      "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
+  static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "explain",
+                                      "features", "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
   enum { FIXED_SEED_VERBS = 4 };
   int i = 1;
   while (i < argc && argv[i][0] == '-' && argv[i][1]) {
