@@ -322,7 +322,10 @@ export function formatExplained(e: Explained): string {
 
   section(`cgroups (${e.cgroup.mode})`);
   for (const [k, d] of Object.entries(e.cgroup.paths)) line(`${(k || 'unified').padEnd(12)} ${d}${e.cgroup.create.includes(d) ? '  (new)' : ''}`);
-  for (const j of e.cgroup.join) line(`join: ${j}`);
+  // One line for the v1 tasks files (the plan section lists each).
+  const tasks = e.cgroup.join.filter((j) => j.endsWith('/tasks (by the init)'));
+  for (const j of e.cgroup.join) if (!tasks.includes(j)) line(`join: ${j}`);
+  if (tasks.length) line(`join: "0" > tasks of ${tasks.length} v1 director${tasks.length === 1 ? 'y' : 'ies'} above, by the init first of all`);
   for (const w of e.cgroup.writes) line(`write ${JSON.stringify(w.value)} > ${w.path}`);
 
   section('mounts');
