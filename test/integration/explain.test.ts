@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { controllerOn, hostTest, needs } from '../helpers/host';
 import { killAndRemoveCgroup } from '../helpers/cgroups';
-import { Sandbox, TSRUN } from '../helpers/tsrun';
+import { REPO, Sandbox, TSRUN } from '../helpers/tsrun';
 
 const sb = new Sandbox('tsrun-explain-');
 fs.chmodSync(sb.dir, 0o755); // a user namespace's root (a high host uid) must reach the bundles
@@ -157,6 +157,20 @@ hostTest(test, 'create --dry-run prints the plan (as explain) and leaves nothing
   assert.not.ok(fs.existsSync(path.join(sb.root, id)), 'no state dir');
   for (const d of Object.values(e.cgroup.paths) as string[]) assert.not.ok(fs.existsSync(d), `cgroup ${d} made`);
   assert.is(sb.tsrun(['state', id]).status, 1, 'no container');
+});
+
+hostTest(test, 'create --dry-run leaves the create bundle\'s code cache to a real create (one made from it would lack create\'s functions)', needs.root, () => {
+  const cache = path.join(REPO, 'dist/bundle/src/commands/create.js.cache');
+  if (!fs.existsSync(path.join(REPO, 'dist/bundle/src/commands/create.js'))) return;
+  const b = sb.bundle({ args: ['true'], edit: (c) => (c.linux.cgroupsPath = `${CG}/cache`) });
+  fs.rmSync(cache, { force: true });
+  const r = sb.tsrun(['create', '--dry-run', '--bundle', b, sb.id('cache')]);
+  assert.is(r.status, 0, r.stderr);
+  assert.not.ok(fs.existsSync(cache), 'no cache written by --dry-run');
+  const id = sb.id('cache');
+  assert.is(sb.tsrun(['create', '--bundle', b, id]).status, 0);
+  assert.ok(fs.existsSync(cache), 'written by the real create');
+  assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
 });
 
 test('explain of a bad bundle fails as create does, with create\'s words', () => {
