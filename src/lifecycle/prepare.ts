@@ -66,7 +66,12 @@ export interface PreparedCreate {
   join?: ReturnType<typeof selfJoinTargets>;
   /** The namespace sequence (ns-order.ts): clone flags and the staged bootstrap. */
   seq: NsSequence;
-  plan: InitPlan;
+  /**
+   * The init's plan, built on first use (and kept): create first uses it
+   * right after the clone, so building it overlaps the init's start-up, as
+   * before prepare and execute were split; explain uses it at once.
+   */
+  readonly plan: InitPlan;
 }
 
 /** Loads, validates and resolves a create. Throws TsrunError; touches nothing. */
@@ -160,7 +165,7 @@ export function planFor(p: PreparedCreate, rec: CgroupRecord): void {
   const join = p.newUserns ? undefined : selfJoinTargets(rec.paths);
   // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
   const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: p.seccomp?.steps.listener });
-  const plan = buildPlan({
+  const build = (): InitPlan => buildPlan({
     config,
     rootfs: p.rootfs,
     bundle: p.bundle,
@@ -184,9 +189,10 @@ export function planFor(p: PreparedCreate, rec: CgroupRecord): void {
       }
     },
   });
+  let plan: InitPlan | undefined;
   p.join = join;
   p.seq = seq;
-  p.plan = plan;
+  Object.defineProperty(p, 'plan', { get: () => (plan ??= build()), enumerable: true, configurable: true });
 }
 
 /**
