@@ -104,7 +104,7 @@ static int command_index(int argc, char **argv) {
  * for a light one, hand it the fixed hash seed. Every command of the CLI
  * (src/cli/table.ts), the fixed-seed ones first. */
 static int fixed_seed_command(int argc, char **argv, int i) {
-  static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "features",
+  static const char *const verbs[] = {"start", "state", "kill", "delete", "create", "events", "exec", "explain", "features",
                                       "list", "pause", "ps", "resume", "run", "spec", "update", "validate"};
   enum { FIXED_SEED_VERBS = 4 };
   if (i >= argc) return 0;

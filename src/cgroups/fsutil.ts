@@ -14,6 +14,100 @@ export interface TracedWrite {
 }
 let trace: TracedWrite[] | null = null;
 
+/**
+ * Dry run (`tsrun explain`, `create --dry-run`): the same writers run, their
+ * writes are recorded instead of made. The container's directories do not
+ * exist yet, so what a writer reads in one is answered as a new cgroup would:
+ * a value written earlier in this run; for a file a new cgroup starts without
+ * its parent's value (FRESH), that value; else the nearest existing
+ * ancestor's file. On cgroup2 a new cgroup also has the interface files of
+ * the controllers its parent offers (enabled down the path at create).
+ */
+interface DryRun {
+  writes: TracedWrite[];
+  values: Map<string, string>;
+}
+let dry: DryRun | null = null;
+
+/** What a new cgroup holds where it does not inherit its parent's value. */
+const FRESH: Readonly<Record<string, string>> = {
+  'cpuset.cpus': '',
+  'cpuset.mems': '',
+  'cgroup.subtree_control': '',
+  'cgroup.procs': '',
+  tasks: '',
+  // PAGE_COUNTER_MAX: a new v1 memory cgroup is unlimited.
+  'memory.limit_in_bytes': '9223372036854771712',
+  'memory.memsw.limit_in_bytes': '9223372036854771712',
+};
+
+/** Runs fn with every cgroup write recorded, not made; returns the writes in order. */
+export function dryRunWrites(fn: () => void): TracedWrite[] {
+  const saved = dry;
+  const mine: DryRun = { writes: [], values: new Map() };
+  dry = mine;
+  try {
+    fn();
+  } finally {
+    dry = saved;
+  }
+  return mine.writes;
+}
+
+/** Whether cgroup writes are only being recorded (dryRunWrites). */
+export function isDryRun(): boolean {
+  return dry !== null;
+}
+
+function nearestExisting(dir: string): string {
+  let d = dir;
+  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  return d;
+}
+
+/** Dry run: the value a read of dir/file sees (undefined: no such file). */
+function dryRead(dir: string, file: string): string | undefined {
+  const p = path.join(dir, file);
+  const written = dry!.values.get(p);
+  if (written !== undefined) return written;
+  if (fs.existsSync(dir)) return readTrimmed(p);
+  const parent = nearestExisting(dir);
+  const inherited = readTrimmed(path.join(parent, file));
+  if (file in FRESH && (inherited !== undefined || dryHas(dir, file))) return FRESH[file];
+  return inherited;
+}
+
+/** Dry run: whether dir/file exists once dir is made. */
+function dryHas(dir: string, file: string): boolean {
+  if (dry!.values.has(path.join(dir, file))) return true;
+  if (fs.existsSync(dir)) return fs.existsSync(path.join(dir, file));
+  const parent = nearestExisting(dir);
+  if (fs.existsSync(path.join(parent, file))) return true;
+  // cgroup2: a child gets the interface files of every controller its parent offers.
+  const offered = readTrimmed(path.join(parent, 'cgroup.controllers'));
+  return offered !== undefined && offered.split(/\s+/).includes(file.split('.')[0]) && file.includes('.');
+}
+
+function readTrimmed(p: string): string | undefined {
+  try {
+    return fs.readFileSync(p, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The names in a cgroup directory (a dry run: as a new cgroup would have them). */
+export function cgList(dir: string): string[] {
+  if (dry && !fs.existsSync(dir)) dir = nearestExisting(dir);
+  return fs.readdirSync(dir);
+}
+
+/** Records an action on a cgroup that is no file write (a BPF program attached) where writes are traced or dry-run. */
+export function cgNote(p: string, value: string): void {
+  trace?.push({ path: p, value });
+  dry?.writes.push({ path: p, value });
+}
+
 /** Runs fn and returns every cgroup file write it made, in order (tests). */
 export function traceWrites(fn: () => void): TracedWrite[] {
   const saved = trace;
@@ -37,6 +131,11 @@ function errnoText(e: unknown): string {
 export function cgWrite(controller: string, dir: string, file: string, value: string): void {
   const p = path.join(dir, file);
   trace?.push({ path: p, value });
+  if (dry) {
+    dry.writes.push({ path: p, value });
+    dry.values.set(p, value);
+    return;
+  }
   try {
     const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
     try {
@@ -77,6 +176,7 @@ export function cgRead(dir: string, file: string): string {
 
 /** The file's trimmed content, or undefined when it can't be read. */
 export function cgReadOpt(dir: string, file: string): string | undefined {
+  if (dry) return dryRead(dir, file);
   try {
     return fs.readFileSync(path.join(dir, file), 'utf8').trim();
   } catch {
@@ -85,6 +185,7 @@ export function cgReadOpt(dir: string, file: string): string | undefined {
 }
 
 export function cgExists(dir: string, file: string): boolean {
+  if (dry) return dryHas(dir, file);
   return fs.existsSync(path.join(dir, file));
 }
 

@@ -8,7 +8,7 @@
  *   kill:    openCgroup(rec.cgroup).killAll(sig)   (no own pid namespace / --all)
  *   state:   openCgroup(rec.cgroup).isFrozen() → status "paused"
  */
-export { prepareCgroup, openCgroup, neededControllers, usesSystemd, type CgroupHandle, type OpenCgroup } from './manager';
+export { prepareCgroup, planCgroup, makeCgroup, predictCgroupWrites, openCgroup, neededControllers, usesSystemd, type CgroupHandle, type CgroupPlan, type OpenCgroup } from './manager';
 export { selfJoinTargets } from './dirs';
 export type { CgroupRecord, CgroupSpec, CgroupMode, Stats, DeviceRule, BlockIO, Network } from './types';
 export { detectLayout, hostLayout, layoutFromTree, type Layout } from './layout';
@@ -16,4 +16,4 @@ export { resolvePaths, cleanPath } from './paths';
 export { deviceRules, DEFAULT_ALLOWED } from './devices';
 export { sharesToWeight, blkioWeightToIoWeight, memorySwapToV2 } from './convert';
 export { ERR_NO_SYSTEMD } from './systemd';
-export { stringifyU64, traceWrites } from './fsutil';
+export { stringifyU64, traceWrites, type TracedWrite } from './fsutil';

@@ -5,10 +5,9 @@
  * naming the config field and the host's reason, instead of a bare
  * "write …: ENOENT" half-way through the writes (what runc reports).
  */
-import * as fs from 'node:fs';
 import type { LinuxResources } from '../config/types';
 import { TsrunError } from '../errors';
-import { cgExists } from './fsutil';
+import { cgExists, cgList } from './fsutil';
 import type { BlockIO } from './types';
 
 /** Where a controller's files are written: its directory and whether it uses cgroup2 names. */
@@ -22,7 +21,7 @@ export function hugepageSizesIn(dir: string, v2: boolean): string[] {
   const re = v2 ? /^hugetlb\.(\d+[KMG]B)\.max$/ : /^hugetlb\.(\d+[KMG]B)\.limit_in_bytes$/;
   let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    names = cgList(dir);
   } catch {
     return [];
   }

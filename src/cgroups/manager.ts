@@ -18,12 +18,12 @@ import type { SetCtx } from './ctx';
 import { deviceFilterInsns, disassemble } from './bpf';
 import { CgroupDirs, uniqueDirs } from './dirs';
 import { deviceRules } from './devices';
-import { cgReadOpt, cgWrite } from './fsutil';
+import { cgNote, cgReadOpt, cgWrite, dryRunWrites, isDryRun, type TracedWrite } from './fsutil';
 import { checkBlockIO, checkHugepageLimits, RESOURCE_FIELD } from './knobs';
 import { hostLayout, type Layout } from './layout';
 import { resolvePaths } from './paths';
 import { collectStats } from './stats';
-import { ERR_NO_SYSTEMD, setScopeResources, startScope, stopScope, systemdRunning, systemdUnit } from './systemd';
+import { ERR_NO_SYSTEMD, setScopeResources, startScope, stopScope, systemdRunning, systemdUnit, type SystemdUnit } from './systemd';
 import type { BlockIO, CgroupRecord, CgroupSpec, DeviceRule, Network, Stats } from './types';
 import * as v1blkio from './v1/blkio';
 import * as v1cpu from './v1/cpu';
@@ -185,7 +185,11 @@ function applyResources(rec: CgroupRecord, r: LinuxResources, rules: DeviceRule[
     if (net?.classID || net?.priorities?.length) ctx.warn('network.classID / network.priorities ignored: cgroup v2 has no net_cls / net_prio (use eBPF)');
     // Device rules: a BPF_CGROUP_DEVICE program (bpf.ts), replacing any attached before. Fake trees only get the listing.
     if (rules) {
-      if (rec.fake) fs.writeFileSync(path.join(u, 'devices.bpf'), disassemble(deviceFilterInsns(rules)).join('\n') + '\n');
+      // Not a file write: recorded (trace, dry run) as one, under a name no cgroup file has.
+      cgNote(path.join(u, '<BPF_PROG_TYPE_CGROUP_DEVICE>'), `${rules.length} device rules`);
+      if (isDryRun()) {
+        /* recorded only */
+      } else if (rec.fake) fs.writeFileSync(path.join(u, 'devices.bpf'), disassemble(deviceFilterInsns(rules)).join('\n') + '\n');
       else (require('./bpf-native') as typeof import('./bpf-native')).attachDeviceFilter(u, rules);
     }
     unified.set(u, r.unified, (c) => available(u).has(c));
@@ -255,41 +259,11 @@ class Cgroup extends CgroupDirs implements OpenCgroup {
 const DISABLED: CgroupRecord = { version: 1, mode: 'disabled', paths: {}, created: [] };
 
 /**
- * Creates (or joins) the container's cgroups and writes its resources.
- * Throws TsrunError; on failure removes what it created.
+ * What create will do to the host's cgroups, decided before anything exists
+ * (`tsrun explain` shows it; create executes this very object). Reads the host only.
  */
-export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
-  if (spec.manager === 'disabled') return new Cgroup({ ...DISABLED, paths: {}, created: [] });
-  const layout = hostLayout(fsRoot);
-  if (usesSystemd(spec)) return createWithSystemd(layout, spec);
-  return createIn(layout, spec);
-}
-
 export function usesSystemd(spec: Pick<CgroupSpec, 'systemd' | 'manager'>): boolean {
   return spec.manager === 'systemd' || (spec.systemd && spec.manager !== 'cgroupfs' && spec.manager !== 'disabled');
-}
-
-/**
- * systemd makes the scope (with the init in it) in every hierarchy it manages; the cgroupfs code
- * then makes what is missing (v1 controllers systemd leaves alone) and writes the resources there.
- */
-function createWithSystemd(layout: Layout, spec: CgroupSpec): Cgroup {
-  const unit = systemdUnit(spec.cgroupsPath, spec.id, spec.rootless);
-  if (!systemdRunning()) throw new TsrunError(ERR_NO_SYSTEMD);
-  if (spec.pid === undefined) throw new TsrunError('systemd cgroup driver: the scope is started with the init in it, but no pid was given');
-  // Recorded before the unit exists: a delete after a crash here stops it.
-  spec.onPlanned?.({ version: 1, mode: layout.mode, paths: {}, created: [], systemdUnit: unit.unit });
-  startScope(unit, spec.pid, spec.id, spec.resources, containerDeviceRules(layout, spec), layout.mode === 'v2');
-  try {
-    return createIn(layout, { ...spec, cgroupsPath: unit.cgroupPath }, unit.unit);
-  } catch (e) {
-    try {
-      stopScope(unit.unit);
-    } catch {
-      /* the original error matters */
-    }
-    throw e;
-  }
 }
 
 /** runc's default device rules apply where there is a device cgroup; asked-for rules fail without one. */
@@ -299,7 +273,35 @@ function containerDeviceRules(layout: Layout, spec: CgroupSpec, warn?: (msg: str
   return deviceRules(asked, spec.devices, { unrestricted: spec.rootless, warn });
 }
 
-function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): Cgroup {
+export interface CgroupPlan {
+  spec: CgroupSpec;
+  /** undefined: the cgroup manager is disabled. */
+  layout?: Layout;
+  /** Directory per hierarchy key (resolvePaths). */
+  paths: Record<string, string>;
+  rules: DeviceRule[] | undefined;
+  /** Warnings about the device rules (access letters runc drops). */
+  ruleWarnings: string[];
+  /** v1 controllers the resources write to. */
+  needed: string[];
+  /** Hybrid: v1 controllers written on the cgroup2 hierarchy; cgroup2 controllers to enable. */
+  fallback: string[];
+  v2Enable: string[];
+  /** Every path the container will use and every directory missing now (parents first). */
+  planned: CgroupRecord;
+  /**
+   * The systemd driver: the scope unit systemd makes (with the init in it) in every hierarchy it
+   * manages, before the cgroupfs code makes what is missing and writes the resources there.
+   */
+  systemd?: SystemdUnit;
+}
+
+/** Decides the container's cgroups (paths, directories, controllers) without touching the host. */
+export function planCgroup(spec: CgroupSpec, fsRoot?: string): CgroupPlan {
+  if (spec.manager === 'disabled') return { spec, paths: {}, rules: undefined, ruleWarnings: [], needed: [], fallback: [], v2Enable: [], planned: { ...DISABLED, paths: {}, created: [] } };
+  const systemd = usesSystemd(spec) ? systemdUnit(spec.cgroupsPath, spec.id, spec.rootless) : undefined;
+  if (systemd) spec = { ...spec, cgroupsPath: systemd.cgroupPath };
+  const layout = hostLayout(fsRoot);
   const r = spec.resources ?? {};
   const ruleWarnings: string[] = [];
   const rules = containerDeviceRules(layout, spec, (m) => ruleWarnings.push(m));
@@ -332,14 +334,69 @@ function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): C
       if (!v2Enable.includes(c)) v2Enable.push(c);
     }
   }
-  const rec: CgroupRecord = { version: 1, mode: layout.mode, paths: {}, created: [] };
-  if (layout.fake) rec.fake = true;
-  if (systemdUnitName) rec.systemdUnit = systemdUnitName;
-  if (fallback.length) rec.v2Fallback = fallback;
-  if (v2Enable.length) rec.v2Controllers = v2Enable;
+  const base: CgroupRecord = { version: 1, mode: layout.mode, paths: {}, created: [] };
+  if (layout.fake) base.fake = true;
+  if (systemd) base.systemdUnit = systemd.unit;
+  if (fallback.length) base.v2Fallback = fallback;
+  if (v2Enable.length) base.v2Controllers = v2Enable;
+  return { spec, layout, paths, rules, ruleWarnings, needed, fallback, v2Enable, planned: plannedRecord(layout, paths, base), ...(systemd ? { systemd } : {}) };
+}
+
+/**
+ * Creates (or joins) the container's cgroups and writes its resources.
+ * Throws TsrunError; on failure removes what it created.
+ */
+export function prepareCgroup(spec: CgroupSpec, fsRoot?: string): CgroupHandle {
+  return makeCgroup(planCgroup(spec, fsRoot));
+}
+
+/**
+ * The writes makeCgroup would make, in order, made by the same code with the
+ * writes recorded (fsutil dryRunWrites): mkdir is skipped, reads of a
+ * directory not made yet are answered as a new cgroup would.
+ */
+export function predictCgroupWrites(plan: CgroupPlan): TracedWrite[] {
+  return dryRunWrites(() => {
+    makeCgroup(plan);
+  });
+}
+
+/** Executes a plan of planCgroup: the systemd scope, directories, controllers, resources. */
+export function makeCgroup(plan: CgroupPlan): CgroupHandle {
+  const unit = plan.systemd;
+  if (!unit || isDryRun()) return makeDirs(plan);
+  if (!systemdRunning()) throw new TsrunError(ERR_NO_SYSTEMD);
+  const { spec, layout } = plan;
+  if (spec.pid === undefined) throw new TsrunError('systemd cgroup driver: the scope is started with the init in it, but no pid was given');
+  // Recorded before the unit exists: a delete after a crash here stops it.
+  spec.onPlanned?.({ version: 1, mode: layout!.mode, paths: {}, created: [], systemdUnit: unit.unit });
+  startScope(unit, spec.pid, spec.id, spec.resources, plan.rules, layout!.mode === 'v2');
+  try {
+    return makeDirs(plan);
+  } catch (e) {
+    try {
+      stopScope(unit.unit);
+    } catch {
+      /* the original error matters */
+    }
+    throw e;
+  }
+}
+
+function makeDirs(plan: CgroupPlan): CgroupHandle {
+  const { spec, layout, paths, rules, needed, v2Enable } = plan;
+  if (!layout) return new Cgroup({ ...DISABLED, paths: {}, created: [] });
+  const dry = isDryRun();
+  const r = spec.resources ?? {};
+  const { planned } = plan;
+  const rec: CgroupRecord = { version: 1, mode: planned.mode, paths: {}, created: [] };
+  if (planned.fake) rec.fake = true;
+  if (planned.systemdUnit) rec.systemdUnit = planned.systemdUnit;
+  if (planned.v2Fallback) rec.v2Fallback = planned.v2Fallback;
+  if (planned.v2Controllers) rec.v2Controllers = planned.v2Controllers;
   const cg = new Cgroup(rec, layout.fake);
-  cg.warnings.push(...ruleWarnings);
-  if (spec.onPlanned) spec.onPlanned(plannedRecord(layout, paths, rec));
+  cg.warnings.push(...plan.ruleWarnings);
+  if (spec.onPlanned && !dry) spec.onPlanned(planned);
   /** Controllers this create enabled in a subtree_control (a failure disables them again, deepest first). */
   const enabledHere: { dir: string; ctrl: string }[] = [];
   try {
@@ -348,7 +405,7 @@ function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): C
       const dir = paths[key];
       const limited = h.controllers.some((c) => needed.includes(c));
       try {
-        mkdirTracked(dir, rec.created, layout.fake, h.controllers.join(','));
+        if (!dry) mkdirTracked(dir, rec.created, layout.fake, h.controllers.join(','));
         if (h.controllers.includes('cpuset')) v1cpuset.ensureParents(h.mountPoint, dir);
       } catch (e) {
         const code = (e as TsrunError).context?.errno;
@@ -363,7 +420,7 @@ function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): C
     if (layout.unified && paths['']) {
       const dir = paths[''];
       try {
-        mkdirTracked(dir, rec.created, layout.fake, '');
+        if (!dry) mkdirTracked(dir, rec.created, layout.fake, '');
         enableControllers(layout.unified.mountPoint, dir, layout.mode === 'v2' ? undefined : v2Enable, enabledHere);
         rec.paths[''] = dir;
       } catch (e) {
@@ -373,10 +430,11 @@ function createIn(layout: Layout, spec: CgroupSpec, systemdUnitName?: string): C
       }
     }
     // systemd's scope already holds the init: not someone else's cgroup being joined.
-    const busy = systemdUnitName ? 0 : processesInJoined(rec);
+    const busy = dry || plan.systemd ? 0 : processesInJoined(rec);
     if (busy > 0) cg.warnings.push(`container's cgroup is not empty: ${busy} process(es) found`);
     applyResources(rec, r, rules, { update: false, warn: (m) => cg.warnings.push(m) });
   } catch (e) {
+    if (dry) throw e;
     try {
       cg.destroy();
     } catch {

@@ -105,9 +105,16 @@ function requireFrom(spec: string): unknown {
   return require(spec);
 }
 
+/**
+ * Set (to true) by a run that is not the command's usual work (`create
+ * --dry-run`): a cache made from it would lack the functions the real command
+ * compiles, and is never rewritten once V8 accepts it.
+ */
+export const NO_CODE_CACHE = Symbol.for('tsrun.noCodeCache');
+
 /** Writes the caches that were missing or rejected, after a successful run (atomic rename). */
 function writeCaches(code: number): void {
-  if (code !== 0) return;
+  if (code !== 0 || (globalThis as { [NO_CODE_CACHE]?: boolean })[NO_CODE_CACHE] === true) return;
   for (const { file, script } of staleCaches) {
     const tmp = `${file}.${process.pid}.tmp`;
     try {

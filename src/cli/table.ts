@@ -89,6 +89,8 @@ const PIDFD_SOCKET: FlagDef = { name: 'pidfd-socket', type: STR, describe: 'path
 const PID_FILE: FlagDef = { name: 'pid-file', type: STR, describe: 'specify the file to write the process id to' };
 const PRESERVE_FDS: FlagDef = { name: 'preserve-fds', type: NUM, default: 0, describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' };
 
+const FORMAT: FlagDef = { name: 'format', type: STR, alias: ['f'], default: 'text', choices: ['text', 'json'], describe: 'select one of: text or json' };
+
 const CREATE_FLAGS: readonly FlagDef[] = [
   BUNDLE,
   CONSOLE_SOCKET,
@@ -104,7 +106,11 @@ export const COMMANDS: readonly CommandDef[] = [
   {
     name: 'create',
     describe: 'create a container',
-    flags: CREATE_FLAGS,
+    flags: [
+      ...CREATE_FLAGS,
+      { name: 'dry-run', type: BOOL, describe: 'print the plan create would execute and create nothing (as `tsrun explain`; tsrun only)' },
+      FORMAT,
+    ],
     positionals: [ID],
     minArgs: 1,
     maxArgs: 1,
@@ -239,11 +245,19 @@ export const COMMANDS: readonly CommandDef[] = [
     describe: 'check a bundle\'s config.json: every schema, semantic and host problem at once (tsrun only)',
     flags: [
       { name: 'bundle', type: STR, alias: ['b'], default: '.', describe: 'path to the root of the bundle directory' },
-      { name: 'format', type: STR, alias: ['f'], default: 'text', choices: ['text', 'json'], describe: 'select one of: text or json' },
+      FORMAT,
     ],
     positionals: [],
     minArgs: 0,
     maxArgs: 0,
+  },
+  {
+    name: 'explain',
+    describe: 'print what create would do with a bundle (namespaces, mounts, cgroups, capabilities, seccomp, hooks, process) and create nothing (tsrun only)',
+    flags: [BUNDLE, FORMAT],
+    positionals: [{ ...ID, optional: true }],
+    minArgs: 0,
+    maxArgs: 1,
   },
 ];
 

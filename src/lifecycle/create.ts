@@ -1,5 +1,6 @@
 /**
- * create: validate → plan → state dir with a provisional record → cgroups →
+ * create: prepare (prepare.ts: validate → resolve the whole plan, no side
+ * effect) → execute (here): state dir with a provisional record → cgroups →
  * clone the sealed init → send the plan → READY → state and pid-file →
  * COMMIT. Any failure rolls back: the init is killed, its cgroups and the
  * state dir removed, nothing is left behind. A create that is killed itself
@@ -11,33 +12,27 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, describeSystemError } from '../errors';
 import type { Globals } from '../cli/types';
-import { loadBundleConfig } from '../config/load';
 import { resolveInRoot } from '../config/semantic';
 import { getLogger, rfc3339 } from '../log/logger';
 import { stepClock, type StepClock } from '../log/steps';
-import { readHostCgroups } from '../plan/host-cgroups';
 import { spawnInit, mkfifo, initHelperPath, unixConnect, waitPid } from '../native/addon';
 import { createContainerDir, currentOwner, writeState, type StateRecord } from '../state/store';
-import { EXEC_FIFO, validateId } from '../state/paths';
 import { readStartTime, sleepSync } from '../state/proc';
 import { withLock } from '../state/lock';
 import { fastRecord, writeFastRecord } from '../state/fast';
 import { hasPrivatePidNs } from './container-cgroup';
 import { destroyContainer } from './destroy';
-import { applyIntelRdt, checkHostExtras, moveNetDevices } from './host-extras';
+import { applyIntelRdt, moveNetDevices } from './host-extras';
 import { awaitReady, sendCommit, sendPlan } from './sync';
 import { sendMountFds } from './mount-fds';
-import type { PreparedSeccomp } from '../seccomp';
-import { hasHooks, runHooks, runPoststopHooks, type HookState } from '../hooks/run';
-import { STATUS_FIFO } from '../hooks/start';
+import { runHooks, runPoststopHooks, type HookState } from '../hooks/run';
 import { exposeFifosToUserns, joinedUsernsMaps, usernsSetup } from '../userns/maps';
-import { CLONE, buildPlan, initCloneTarget } from '../plan/build';
-import { createSequence, passedFd, pidJoinEarlyReason } from '../plan/ns-order';
 import { openProcess, signalSpawned } from '../native/pidfd';
-import { checkCallerFds } from '../util/caller-fds';
 import { encodePlan } from '../plan/wire';
-import { prepareCgroup, selfJoinTargets, usesSystemd, type CgroupHandle, type CgroupRecord } from '../cgroups';
-import { containerCgroupView } from '../cgroups/mount-view';
+import { makeCgroup as makeCgroupFromPlan, traceWrites, type CgroupHandle, type CgroupRecord, type TracedWrite } from '../cgroups';
+import { planFor, prepareCreate, type PreparedCreate } from './prepare';
+
+export { listenFdCount } from './prepare';
 
 export interface CreateOptions {
   globals: Globals;
@@ -82,37 +77,30 @@ function killPoint(name: string): void {
 }
 
 export function createContainer(opts: CreateOptions): Created {
-  validateId(opts.id);
-  const log = getLogger();
   clock = stepClock('create');
-  const { config, bundle, rootfs, warnings } = loadBundleConfig(opts.bundle);
-  killPoint('config-loaded');
-  for (const w of warnings) log.warn(w);
-  const proc = config.process;
-  if (!proc) throw new TsrunError('config.json: "process" is required to create a container');
-  // runc's rules and wording (utils_linux.go runner.run), which callers match on.
-  const detach = opts.detach ?? true;
-  if (proc.terminal && detach && !opts.consoleSocket) throw new TsrunError('cannot allocate tty if runc will detach without setting console socket');
-  if ((!detach || !proc.terminal) && opts.consoleSocket) throw new TsrunError('cannot use console socket if runc will not detach or allocate tty');
-  const consoleSocket = opts.consoleSocket ?? (proc.terminal && !detach ? opts.ownConsoleSocket?.() : undefined);
-  if (proc.terminal && !consoleSocket) throw new TsrunError('process.terminal: no console socket to send the pty master to');
-  // Socket activation as runc: LISTEN_FDS fds (3..) go first, then --preserve-fds more; LISTEN_PID=1 inside.
-  const listenFds = listenFdCount();
-  const preserveFds = listenFds + opts.preserveFds;
-  checkCallerFds(preserveFds, opts.preserveFds);
-  const savedConfig = JSON.parse(JSON.stringify(config)) as typeof config;
-  if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
+  const prepared = prepareCreate({ ...opts, ownConsole: opts.ownConsoleSocket !== undefined, mark: killPoint });
+  return executeCreate(prepared, opts);
+}
+
+/**
+ * Tests only: TSRUN_TEST_DUMP_PLAN=<file> makes create write what it executes
+ * (the prepared object as `tsrun explain --format json` renders it, with the
+ * cgroup writes it really made), so a test can compare the two.
+ */
+const DUMP_PLAN = process.env.TSRUN_TEST_DUMP_PLAN;
+
+/** create, second half: executes what prepareCreate resolved (lifecycle/prepare.ts). */
+export function executeCreate(prepared: PreparedCreate, opts: CreateOptions): Created {
+  const log = getLogger();
+  const { config, bundle, rootfs } = prepared;
+  const proc = config.process!;
+  for (const w of prepared.warnings) log.warn(w);
   // args[0] is looked up by the init, inside the container, once its mounts exist (OP_LOOKPATH).
   ensureCwd(rootfs, proc.cwd);
-  // linux.seccomp: validated and compiled to BPF once, before anything exists.
-  const seccomp: PreparedSeccomp | undefined = config.linux?.seccomp
-    ? (require('../seccomp') as typeof import('../seccomp')).prepareSeccomp(config, log)
-    : undefined;
-  checkHostExtras(config);
-  const rootlessCgroups = opts.globals.rootless === 'true' || (opts.globals.rootless === 'auto' && process.getuid?.() !== 0);
-  const systemdCgroups = usesSystemd({ systemd: opts.globals.systemdCgroup, manager: opts.globals.cgroupManager });
-  if (systemdCgroups) (require('../cgroups/systemd') as typeof import('../cgroups/systemd')).checkSystemdDriver(config.linux?.cgroupsPath, opts.id, rootlessCgroups);
-  killPoint('validated');
+  const seccomp = prepared.seccomp;
+  const consoleSocket = prepared.console && ('own' in prepared.console ? opts.ownConsoleSocket?.() : prepared.console.socket);
+  if (prepared.cgroup.systemd) (require('../cgroups/systemd') as typeof import('../cgroups/systemd')).checkSystemdDriver(config.linux?.cgroupsPath, opts.id, prepared.cgroup.spec.rootless ?? false);
+  let cgroupWrites: TracedWrite[] | undefined;
 
   return withLock(opts.globals.root, opts.id, () => {
     killPoint('locked');
@@ -141,11 +129,10 @@ export function createContainer(opts: CreateOptions): Created {
     try {
       writeState(dir, provisional);
       killPoint('provisional');
-      const fifo = path.join(dir, EXEC_FIFO);
+      const fifo = prepared.fifoPath;
       mkfifo(fifo, 0o600);
       killPoint('exec-fifo');
-      // `start` waits on it for the exec (startContainer result, poststart timing): src/hooks/start.ts.
-      const statusFifo = hasHooks(config.hooks, 'startContainer', 'poststart') ? path.join(dir, STATUS_FIFO) : undefined;
+      const statusFifo = prepared.statusFifoPath;
       if (statusFifo) mkfifo(statusFifo, 0o600);
       const userns = (config.linux?.namespaces ?? []).find((n) => n.type === 'user');
       // A joined one: the helper becomes its root too (namespaces.c), with that namespace's maps.
@@ -154,48 +141,40 @@ export function createContainer(opts: CreateOptions): Created {
         exposeFifosToUserns(opts.globals.root, dir, statusFifo ? [fifo, statusFifo] : [fifo], joinedMaps?.uid ?? config.linux?.uidMappings, joinedMaps?.gid ?? config.linux?.gidMappings);
         killPoint('userns-fifos');
       }
-      const target = initCloneTarget(config.linux ?? {});
       const makeCgroup = (initPid?: number): CgroupHandle => {
-        const made = prepareCgroup({
-          ...(initPid !== undefined ? { pid: initPid } : {}),
-          id: opts.id,
-          cgroupsPath: config.linux?.cgroupsPath,
-          resources: config.linux?.resources,
-          devices: config.linux?.devices,
-          systemd: opts.globals.systemdCgroup,
-          manager: opts.globals.cgroupManager,
-          rootless: rootlessCgroups,
-          onPlanned: (planned) => {
-            provisional.cgroup = planned;
-            writeState(dir, provisional);
-            killPoint('cgroup-planned');
-          },
-        });
-        for (const w of made.warnings) log.warn(w);
-        provisional.cgroup = made.record;
+        // The systemd driver starts its scope with the init in it.
+        if (initPid !== undefined) prepared.cgroup.spec.pid = initPid;
+        prepared.cgroup.spec.onPlanned = (planned) => {
+          provisional.cgroup = planned;
+          writeState(dir, provisional);
+          killPoint('cgroup-planned');
+        };
+        let made: CgroupHandle | undefined;
+        const run = () => {
+          made = makeCgroupFromPlan(prepared.cgroup);
+        };
+        if (DUMP_PLAN) cgroupWrites = traceWrites(run);
+        else run();
+        const handle = made!;
+        for (const w of handle.warnings) log.warn(w);
+        provisional.cgroup = handle.record;
         killPoint('cgroup-made');
         // An init joining a frozen cgroup stops in the kernel and create would wait forever (runc's check).
         try {
-          refuseFrozen(made.record);
+          refuseFrozen(handle.record);
         } catch (e) {
-          made.destroy();
+          handle.destroy();
           throw e;
         }
-        return made;
+        return handle;
       };
-      // Writing a pid to cgroup.procs takes the kernel's threadgroup lock, whose write side waits an
-      // RCU grace period (8-16 ms here). So the init joins its cgroups itself, before anything else:
-      // born in the cgroup2 one (clone3 CLONE_INTO_CGROUP) and writing "0" to the v1 "tasks" files
-      // (a single thread moving itself skips that lock). In a new user namespace it cannot write the
-      // host's cgroup files: then, as runc, the init is cloned first, its cgroups are made meanwhile,
-      // and tsrun adds its pid.
-      // The systemd driver too: its scope unit is started with the init in it (runc's order).
-      const cgroupAfterClone = (target.cloneFlags & CLONE.NEWUSER) !== 0 || systemdCgroups;
-      if (!cgroupAfterClone) cg = makeCgroup();
-      const join = cg && selfJoinTargets(cg.record.paths);
-      // The namespace sequence (plan/ns-order.ts); its staged part runs in the addon's bootstrap.
-      const pidEarly = pidJoinEarlyReason(config, !!seccomp?.steps.needsState, opts.noPivot);
-      const seq = createSequence(config.linux ?? {}, { joinCgroups: join?.tasksFiles, listener: seccomp?.steps.listener, pidEarly });
+      // The init joins its cgroups itself (prepare.ts planFor), except in a new user namespace
+      // and with the systemd driver.
+      if (!prepared.cgroupAfterClone) cg = makeCgroup();
+      // A rootless hierarchy skipped: the plan is made again for the cgroups that exist.
+      if (cg && !samePaths(cg.record, prepared.cgroup.planned)) planFor(prepared, cg.record);
+      const join = prepared.join;
+      const seq = prepared.seq;
       // runc's order: the console socket is connected here, on the host, and passed as an fd.
       const consoleFd = proc.terminal && consoleSocket ? unixConnect(consoleSocket) : -1;
       let child: ReturnType<typeof spawnInit>;
@@ -204,7 +183,7 @@ export function createContainer(opts: CreateOptions): Created {
           initPath: initHelperPath(),
           cloneFlags: seq.cloneFlags,
           ...(seq.bootstrap.length > 0 ? { bootstrap: encodePlan(seq.bootstrap) } : {}),
-          preserveFds,
+          preserveFds: prepared.preserveFds,
           ...(consoleFd >= 0 ? { passFds: [consoleFd] } : {}),
           cloneParent: opts.cloneParent,
           ...(join?.unifiedDir ? { intoCgroup: join.unifiedDir } : {}),
@@ -225,32 +204,12 @@ export function createContainer(opts: CreateOptions): Created {
         writeState(dir, provisional);
       }
       killPoint('init-recorded');
-      // Before the plan: the container's cgroup mount binds the container's own cgroups (runc).
-      cg ??= makeCgroup(pid);
-      const plan = buildPlan({
-        config,
-        rootfs,
-        bundle,
-        fifoPath: fifo,
-        noPivot: opts.noPivot,
-        preserveFds,
-        seccomp: seccomp?.steps,
-        id: opts.id,
-        statusFifoPath: statusFifo,
-        console:
-          proc.terminal && consoleSocket
-            ? { fd: passedFd(preserveFds, 0), rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, foreground: !opts.consoleSocket }
-            : undefined,
-        cgroups: containerCgroupView(readHostCgroups(), cg.record),
-        joinCgroups: join?.tasksFiles,
-        isDirectory: (p) => {
-          try {
-            return fs.statSync(p).isDirectory();
-          } catch (e) {
-            throw describeSystemError(`bind mount source ${p}`, e);
-          }
-        },
-      });
+      if (!cg) {
+        cg = makeCgroup(pid);
+        // The namespaces are entered already: only the cgroup mount binds can change.
+        if (!samePaths(cg.record, prepared.cgroup.planned)) planFor(prepared, cg.record);
+      }
+      const plan = prepared.plan;
       for (const w of plan.warnings) log.warn(w);
       killPoint('plan-built');
       if (!join) cg.addProcess(pid);
@@ -264,6 +223,7 @@ export function createContainer(opts: CreateOptions): Created {
       applyIntelRdt(config, opts.id, pid, dir);
       killPoint('host-extras');
       sendPlan(syncFd, plan.steps);
+      if (DUMP_PLAN) dumpPlan(DUMP_PLAN, prepared, cgroupWrites ?? []);
       killPoint('plan-sent');
       // idmap mounts with a user namespace: idmapped trees made here, attached by the init.
       const sendError = sendMountFds(plan.steps, syncFd, pid);
@@ -311,11 +271,11 @@ export function createContainer(opts: CreateOptions): Created {
         cloneParent: child.cloneParent,
         cgroup: cg.record,
         // `exec` takes the namespaces, capabilities and process defaults from here.
-        config: savedConfig,
+        config: prepared.savedConfig,
       };
       writeState(dir, record);
       // After the final record: the launcher's fast path answers kill/delete from the two.
-      writeFastRecord(dir, fastRecord(record, hasPrivatePidNs(record), savedConfig.hooks?.poststop?.length ?? 0));
+      writeFastRecord(dir, fastRecord(record, hasPrivatePidNs(record), prepared.savedConfig.hooks?.poststop?.length ?? 0));
       killPoint('state-written');
       if (opts.pidFile) writePidFile(opts.pidFile, pid);
       killPoint('pid-file');
@@ -395,14 +355,17 @@ export function writePidFile(pidFile: string, pid: number): void {
   }
 }
 
-/**
- * go-systemd's activation.Files, as runc uses it: LISTEN_FDS counts only when
- * LISTEN_PID names this very process.
- */
-export function listenFdCount(env: NodeJS.ProcessEnv = process.env): number {
-  if (env.LISTEN_PID !== String(process.pid)) return 0;
-  const n = Number(env.LISTEN_FDS);
-  return Number.isInteger(n) && n > 0 ? n : 0;
+/** Whether the cgroups made are the planned ones (rootless may skip a hierarchy). */
+function samePaths(made: CgroupRecord, planned: CgroupRecord): boolean {
+  const a = Object.entries(made.paths).sort();
+  const b = Object.entries(planned.paths).sort();
+  return a.length === b.length && a.every(([k, v], i) => b[i][0] === k && b[i][1] === v);
+}
+
+/** TSRUN_TEST_DUMP_PLAN: the executed plan, rendered as `tsrun explain --format json`. */
+function dumpPlan(file: string, prepared: PreparedCreate, cgroupWrites: TracedWrite[]): void {
+  const { explainJson } = require('../plan/explain') as typeof import('../plan/explain');
+  fs.writeFileSync(file, JSON.stringify(explainJson(prepared, cgroupWrites), null, 2) + '\n');
 }
 
 /** runc creates a missing cwd inside the rootfs; symlinks stay confined to it. */

@@ -268,6 +268,8 @@ test('v2: conversions (cpu.weight, cpu.max, io.weight, memory.swap.max) and subt
     'k8s/c2/hugetlb.2MB.max=8388608',
     'k8s/c2/rdma.max=mlx4_0 hca_handle=1',
     'k8s/c2/rdma.max=mlx5_1 hca_handle=3 hca_object=10000',
+    // the device program is traced as a pseudo-write (no cgroup file has this name)
+    'k8s/c2/<BPF_PROG_TYPE_CGROUP_DEVICE>=14 device rules',
     'k8s/c2/memory.high=200000000',
     'k8s/c2/cgroup.max.depth=4',
   ]);
