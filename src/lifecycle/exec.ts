@@ -27,7 +27,7 @@ import { encodePlan } from '../plan/wire';
 import { withLock } from '../state/lock';
 import { containerStatus } from '../state/status';
 import { loadState, type StateRecord } from '../state/store';
-import { selfJoinTargets } from '../cgroups/dirs';
+import { selfJoinTargets, uniqueDirs } from '../cgroups/dirs';
 import { writePidFile } from './create';
 import { initError, sendPlan } from './sync';
 import { readToEnd } from '../util/read-to-end';
@@ -223,7 +223,11 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
       if (e instanceof TsrunError) throw new TsrunError(`unable to create new parent process: ${e.message}`, e.context);
       throw e;
     }
-    const { tasksFiles, unifiedDir } = selfJoinTargets(targets);
+    // A paused container's cgroups are frozen: a helper joining them stops at once. It must stop
+    // after the lock is released, or `delete --force` would wait on that lock for as long as the
+    // container stays paused. So it is added to them below, from here, once the fork is done.
+    const joinLater = status === 'paused';
+    const { tasksFiles, unifiedDir } = joinLater ? { tasksFiles: [] as string[], unifiedDir: undefined } : selfJoinTargets(targets);
     // Under the container's lock (no delete in between), the init named by a pidfd opened before
     // its start time is checked: the joins can never reach a process that reused its pid.
     const child = withLock(opts.globals.root, opts.id, () => {
@@ -273,6 +277,7 @@ export async function execProcess(opts: ExecOptions): Promise<number> {
     seccomp?.bind({ ociVersion: config.ociVersion, id: opts.id, status: 'running', pid: rec.pid, processPid: pid, bundle: rec.bundle, annotations: config.annotations });
     try {
       if (unifiedDir && !child.inCgroup) addToCgroup(unifiedDir, pid);
+      if (joinLater) for (const [, dir] of uniqueDirs(targets)) addToCgroup(dir, pid);
       clock.mark('joined (cgroups, namespaces, fork)');
       sendPlan(child.syncFd, child.steps);
       awaitExec(child.syncFd);

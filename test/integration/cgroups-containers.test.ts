@@ -199,6 +199,31 @@ hostTest(test, 'exec --ignore-paused into a paused container waits in the frozen
   assert.is(sb.tsrun(['delete', '--force', id]).status, 0);
 });
 
+hostTest(test, 'delete --force of a paused container while exec --ignore-paused waits in it: no wait on exec, nothing left (not the exec\'s helper either)', NEED_V1, async () => {
+  const { id, pid } = runDetached('while :; do sleep 0.1; done');
+  const fz = cgDir(pid, 'freezer');
+  assert.is(sb.tsrun(['pause', id]).status, 0);
+  const ex = spawn(TSRUN, ['--root', sb.root, 'exec', '--ignore-paused', id, 'echo', 'ok'], { stdio: 'ignore', env: cleanEnv() });
+  const done = new Promise<number | null>((res) => ex.on('exit', (code) => res(code)));
+  const delay = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+  await delay(1000);
+  const helpers = procs(fz).filter((p) => p !== pid && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tsrun-init');
+  const d = await new Promise<{ status: number | null; stderr: string }>((res) => {
+    const c = spawn(TSRUN, ['--root', sb.root, 'delete', '--force', id], { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() });
+    let err = '';
+    c.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    c.on('exit', (status) => {
+      clearTimeout(t);
+      res({ status, stderr: err });
+    });
+  });
+  if ((await Promise.race([done, delay(10_000).then(() => 'timeout' as const)])) === 'timeout') ex.kill('SIGKILL');
+  assert.is(d.status, 0, `delete --force: ${d.stderr}`);
+  assert.not.ok(fs.existsSync(fz), 'the freezer cgroup is gone');
+  waitFor('the exec helper and the init are gone', () => !alive(pid) && helpers.every((h) => !alive(h)));
+});
+
 const DEVPROBE = 'if echo x > /dev/null; then echo null=ok; else echo null=refused; fi; head -c 3 /dev/zero | wc -c';
 const denyNull = (c: Record<string, any>): void => {
   // An explicit /dev/null replaces runc's default allow for it; the deny then holds.
