@@ -46,6 +46,8 @@ export class DbusConnection {
   private constructor(
     private readonly fd: number,
     readonly where: string,
+    /** Through a bus daemon (which needs Hello, and an AddMatch before it forwards signals). */
+    readonly viaBus: boolean,
     private readonly destination: string,
   ) {}
 
@@ -66,9 +68,9 @@ export class DbusConnection {
       }
     }
     // systemd drops a call without a destination, even on its private socket.
-    const c = new DbusConnection(fd, where, 'org.freedesktop.systemd1');
+    const c = new DbusConnection(fd, where, bus, 'org.freedesktop.systemd1');
     try {
-      c.auth(!bus);
+      c.auth();
       if (bus) c.call({ path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', destination: 'org.freedesktop.DBus' });
     } catch (e) {
       c.close();
@@ -109,7 +111,8 @@ export class DbusConnection {
    * systemd 252) leaves a message that arrives in the same read as BEGIN unprocessed until more
    * data comes. A bus daemon gets the textbook order (BEGIN after OK).
    */
-  private auth(pipelined: boolean): void {
+  private auth(): void {
+    const pipelined = !this.viaBus;
     const uid = String(process.getuid?.() ?? 0);
     const auth = `\0AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\n`;
     fs.writeSync(this.fd, Buffer.from(pipelined ? `${auth}BEGIN\r\n` : auth, 'latin1'));

@@ -57,12 +57,6 @@ export function expandSlice(slice: string): string {
   return out;
 }
 
-/** Before anything exists: the cgroupsPath's form, and systemd there to talk to. */
-export function checkSystemdDriver(cgroupsPath: string | undefined, id: string, rootless: boolean): void {
-  systemdUnit(cgroupsPath, id, rootless);
-  if (!systemdRunning()) throw new TsrunError(ERR_NO_SYSTEMD);
-}
-
 export interface SystemdUnit {
   /** The scope unit: `<prefix>-<name>.scope`. */
   unit: string;
@@ -177,7 +171,7 @@ const STOP_WAIT_MS = 1000;
 
 function subscribe(conn: DbusConnection): void {
   conn.call({ member: 'Subscribe' });
-  if (conn.where !== '/run/systemd/private') {
+  if (conn.viaBus) {
     conn.call({
       path: '/org/freedesktop/DBus',
       iface: 'org.freedesktop.DBus',

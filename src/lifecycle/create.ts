@@ -99,7 +99,11 @@ export function executeCreate(prepared: PreparedCreate, opts: CreateOptions): Cr
   ensureCwd(rootfs, proc.cwd);
   const seccomp = prepared.seccomp;
   const consoleSocket = prepared.console && ('own' in prepared.console ? opts.ownConsoleSocket?.() : prepared.console.socket);
-  if (prepared.cgroup.systemd) (require('../cgroups/systemd') as typeof import('../cgroups/systemd')).checkSystemdDriver(config.linux?.cgroupsPath, opts.id, prepared.cgroup.spec.rootless ?? false);
+  // Before anything exists (the scope itself is started after the clone; prepare checked the cgroupsPath).
+  if (prepared.cgroup.systemd) {
+    const sd = require('../cgroups/systemd') as typeof import('../cgroups/systemd');
+    if (!sd.systemdRunning()) throw new TsrunError(sd.ERR_NO_SYSTEMD);
+  }
   let cgroupWrites: TracedWrite[] | undefined;
 
   return withLock(opts.globals.root, opts.id, () => {

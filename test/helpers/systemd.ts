@@ -12,6 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { killAndRemoveCgroup } from './cgroups';
 import { host } from './host';
 import { sleep } from './tsrun';
 
@@ -24,25 +25,6 @@ export function privateSystemdUnmet(): string | undefined {
   if (!host().cgroup.unified) return 'no cgroup2 hierarchy to give a private systemd';
   for (const b of ['unshare', 'nsenter']) if (spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0) return `${b} (util-linux) is missing`;
   return undefined;
-}
-
-function removeCgroupTree(dir: string): void {
-  let entries: fs.Dirent[] = [];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
-  for (let i = 0; i < 50; i++) {
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      sleep(20);
-    }
-  }
 }
 
 export class PrivateSystemd {
@@ -129,30 +111,7 @@ export class PrivateSystemd {
         /* gone */
       }
     }
-    // Everything left in the tree (the pid namespace's other processes die with its init).
-    for (let i = 0; i < 100; i++) {
-      const left = procsUnder(this.cgroupDir);
-      if (!left.length) break;
-      for (const p of left) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      sleep(20);
-    }
-    removeCgroupTree(this.cgroupDir);
+    // Whatever is left in the tree (the pid namespace's other processes die with its init).
+    killAndRemoveCgroup(this.cgroupDir);
   }
-}
-
-function procsUnder(dir: string): number[] {
-  const out: number[] = [];
-  try {
-    for (const p of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) out.push(Number(p));
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...procsUnder(path.join(dir, e.name)));
-  } catch {
-    /* removed meanwhile */
-  }
-  return out;
 }
